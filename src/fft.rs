@@ -1,0 +1,1 @@
+//! Centred orthonormal 2-D FFT.

@@ -1,0 +1,1 @@
+//! Image-space helpers: magnitude, root-sum-of-squares, centre crop.
