@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test suite: installs what is missing, then checks formatting and lints and runs every
+# test with and without the libtorch feature.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+bash scripts/setup.sh
+
+data=${DPS_DATA_DIR:-$repo/../shared/data}
+if [ ! -d "$data/mri" ]; then
+    echo "[test] note: real data not found in $data; tests that need it will fail." \
+        "Set DPS_DATA_DIR to the folder that holds mri/ and cifar10/." >&2
+fi
+
+cargo fmt --check
+cargo clippy --quiet --no-default-features --all-targets -- -D warnings
+cargo clippy --quiet --all-targets -- -D warnings
+cargo test --no-default-features
+cargo test

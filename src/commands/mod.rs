@@ -1,0 +1,68 @@
+//! Subcommands of the `dps` binary.
+
+mod files;
+mod mask;
+mod progress;
+mod report;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Learned k-space subsampling and MRI reconstruction pipelines.
+#[derive(Parser)]
+#[command(name = "dps", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log more (-v: debug, -vv: trace). DPS_LOG overrides, e.g. DPS_LOG=dps=debug.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Log only warnings and errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a YAML pipeline on the inputs its source stage names.
+    Run(run::RunArgs),
+    /// Reconstruct every k-space file of a folder with a pipeline.
+    Recon(run::ReconArgs),
+    /// List the registered stages with their parameters and defaults.
+    Stages(run::StagesArgs),
+    /// Print or save a sampling mask.
+    Mask(mask::MaskArgs),
+    /// Print the datasets, shapes, header sizes and attributes of a k-space file.
+    Inspect(files::InspectArgs),
+    /// Convert between BART .cfl/.hdr and fastMRI HDF5.
+    Convert(files::ConvertArgs),
+    /// Score reconstructions against targets like fastMRI's evaluate.
+    Eval(files::EvalArgs),
+}
+
+impl Cli {
+    fn verbosity(&self) -> &'static str {
+        match (self.quiet, self.verbose) {
+            (true, _) => "warn",
+            (false, 0) => "info",
+            (false, 1) => "debug",
+            (false, _) => "trace",
+        }
+    }
+}
+
+/// Runs the parsed command line and returns the process exit code.
+pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    let verbosity = cli.verbosity();
+    match cli.command {
+        Command::Run(args) => run::run(args, verbosity),
+        Command::Recon(args) => run::recon(args, verbosity),
+        Command::Stages(args) => run::stages(args),
+        Command::Mask(args) => mask::mask(args),
+        Command::Inspect(args) => files::inspect(args),
+        Command::Convert(args) => files::convert(args, verbosity),
+        Command::Eval(args) => files::eval(args),
+    }
+}

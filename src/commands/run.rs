@@ -1,0 +1,170 @@
+//! `dps run`, `dps recon` and `dps stages`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use dps::pipeline::{Pipeline, PipelineFile, Registry};
+use dps::recon::{self, BatchOptions, BatchReport, Shard};
+
+use super::progress::SliceProgress;
+use super::report;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Pipeline file (YAML).
+    pipeline: PathBuf,
+    /// Override a stage parameter: STAGE.KEY=VALUE, VALUE in YAML (repeatable).
+    #[arg(long = "set", value_name = "STAGE.KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Print the results as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct ReconArgs {
+    /// Pipeline file (YAML) whose first stage reads k-space and which has a `write` stage.
+    #[arg(long)]
+    pipeline: PathBuf,
+    /// K-space file, or folder of *.h5 / *.cfl files.
+    #[arg(long)]
+    input: PathBuf,
+    /// Output folder; replaces the `output` of every `write` stage.
+    #[arg(long)]
+    output: PathBuf,
+    /// Worker threads (default: one per core).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Process only shard I of N (zero-based). Default: from SLURM_ARRAY_TASK_ID and
+    /// SLURM_ARRAY_TASK_COUNT when set, else all inputs.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Reconstruct inputs whose outputs already exist.
+    #[arg(long)]
+    overwrite: bool,
+    /// Override a stage parameter: STAGE.KEY=VALUE, VALUE in YAML (repeatable).
+    #[arg(long = "set", value_name = "STAGE.KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Print the results as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct StagesArgs {
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: RunArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
+    let progress = SliceProgress::new(!args.json && std::io::stderr().is_terminal());
+    progress.install_logging(verbosity);
+    let registry = Registry::with_builtins();
+    let pipeline = Pipeline::from_path(&args.pipeline, &args.overrides, &registry)?;
+    let inputs = pipeline.inputs()?;
+    let options = BatchOptions {
+        jobs: args.jobs,
+        shard: None,
+        overwrite: true,
+    };
+    let report = recon::run_batch(&pipeline, &inputs, &options, &progress)?;
+    progress.finish();
+    finish(&report, args.json)
+}
+
+pub fn recon(args: ReconArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
+    let progress = SliceProgress::new(!args.json && std::io::stderr().is_terminal());
+    progress.install_logging(verbosity);
+    let registry = Registry::with_builtins();
+    let mut file = PipelineFile::read(&args.pipeline)?;
+    for argument in &args.overrides {
+        file.apply_override(argument)?;
+    }
+    let writers: Vec<usize> = file
+        .stages
+        .iter()
+        .filter(|entry| entry.stage == "write")
+        .map(|entry| entry.index)
+        .collect();
+    anyhow::ensure!(
+        !writers.is_empty(),
+        "pipeline {} has no `write` stage, so `dps recon` would write nothing; add one or use \
+         `dps run`",
+        args.pipeline.display()
+    );
+    let output = serde_yaml::Value::String(args.output.display().to_string());
+    for index in writers {
+        file.set_param(index, "output", output.clone());
+    }
+    let input = serde_yaml::Value::String(args.input.display().to_string());
+    file.set_param(0, "path", input);
+    let pipeline = Pipeline::build(file, &registry)?;
+
+    let inputs = recon::discover_inputs(&args.input)?;
+    let shard = match &args.shard {
+        Some(value) => Some(Shard::parse(value)?),
+        None => Shard::from_slurm(|name| std::env::var(name).ok()).transpose()?,
+    };
+    let options = BatchOptions {
+        jobs: args.jobs,
+        shard,
+        overwrite: args.overwrite,
+    };
+    let report = recon::run_batch(&pipeline, &inputs, &options, &progress)?;
+    progress.finish();
+    finish(&report, args.json)
+}
+
+fn finish(report: &BatchReport, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{}", report::render(report));
+    }
+    if report.failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("error: {} of the inputs failed", report.failed.len());
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+pub fn stages(args: StagesArgs) -> anyhow::Result<ExitCode> {
+    let registry = Registry::with_builtins();
+    if args.json {
+        let listing: Vec<serde_json::Value> = registry
+            .iter()
+            .map(|info| {
+                serde_json::json!({
+                    "name": info.name,
+                    "summary": info.summary,
+                    "params": info.params,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&listing).context("cannot render the stage list")?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for info in registry.iter() {
+        println!("{}: {}", info.name, info.summary);
+        for param in info.params {
+            println!(
+                "    {:<18} {:<12} default {:<12} {}",
+                param.name, param.kind, param.default, param.help
+            );
+        }
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}

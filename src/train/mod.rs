@@ -1,0 +1,273 @@
+//! The training engine: joint optimisation of a sampler and a task network (feature `torch`).
+//!
+//! A [`Task`] owns the data, the sampler and the network, and turns a batch index into a loss.
+//! [`Trainer`] runs the epochs: Adam with one parameter group per [`Task::parameter_groups`]
+//! entry, reduce-on-plateau on the validation loss, early stopping, best and last checkpoints
+//! (with optimiser state, written atomically), `metrics.jsonl` / `metrics.csv`, one tracing line
+//! per epoch, and a stop with an error naming epoch and step when the loss is NaN or infinite
+//! (the last good checkpoint stays in place).
+
+mod checkpoint;
+mod config;
+mod log;
+mod optim;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tch::{nn, Tensor};
+
+pub use checkpoint::Checkpoint;
+pub use config::{parse_device, EarlyStoppingConfig, TrainConfig};
+pub use log::{EpochRecord, RunLog};
+pub use optim::{Adam, AdamConfig, PlateauConfig, PlateauTracker};
+
+/// Failure of a training run.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A file of the run folder could not be read or written.
+    #[error("cannot access {}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line of `metrics.jsonl` is malformed.
+    #[error("{}:{line}: invalid epoch record: {message}", path.display())]
+    Log {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    /// A checkpoint could not be saved or restored.
+    #[error("checkpoint {}: {message}", path.display())]
+    Checkpoint { path: PathBuf, message: String },
+    /// The loss stopped being finite.
+    #[error(
+        "loss is {value} at epoch {epoch}, step {step}; training stopped and the last good \
+         checkpoint was kept. Lower the learning rate or check the inputs for NaN"
+    )]
+    NonFiniteLoss { epoch: usize, step: usize, value: f64 },
+    /// An invalid setting of the `train` section.
+    #[error("train.{key}: {message}")]
+    Config { key: String, message: String },
+    /// CUDA was requested but libtorch sees no GPU.
+    #[error("device `{requested}` requested but CUDA is not available; use `device: cpu`")]
+    CudaUnavailable { requested: String },
+    /// An error from the task (data, sampler, model).
+    #[error("{0}")]
+    Task(String),
+}
+
+/// A sampler and task network trained together, as the [`Trainer`] sees them.
+pub trait Task {
+    /// Parameter groups: name, trainable tensors and the factor applied to the base learning
+    /// rate (1 for the task network, the sampler's multiplier for its logits). A frozen part
+    /// returns no group.
+    fn parameter_groups(&self) -> Vec<(String, Vec<Tensor>, f64)>;
+
+    /// Variable stores to checkpoint, by name.
+    fn var_stores(&self) -> Vec<(String, &nn::VarStore)>;
+
+    /// Prepares an epoch (counted from 0): shuffles the training order, moves temperature and
+    /// entropy weight to this epoch. Returns the number of training batches.
+    fn begin_epoch(&mut self, epoch: usize) -> usize;
+
+    /// Returns the training loss of batch `step` of the current epoch, with gradient, and the
+    /// number of examples in it.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::Task`] for data errors.
+    fn train_loss(&mut self, step: usize) -> Result<(Tensor, usize), TrainError>;
+
+    /// Returns the validation loss and task metrics (for example `accuracy`).
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::Task`] for data errors.
+    fn validate(&mut self) -> Result<(f64, Vec<(String, f64)>), TrainError>;
+
+    /// Temperature, entropy weight and realised acceleration at the current epoch.
+    fn status(&self) -> (f64, f64, f64);
+}
+
+/// Outcome of [`Trainer::fit`].
+#[derive(Debug, Clone)]
+pub struct FitReport {
+    /// Epoch records, resumed ones included.
+    pub records: Vec<EpochRecord>,
+    /// Epoch (from 0) with the lowest validation loss.
+    pub best_epoch: usize,
+    /// Whether early stopping ended the run before the epoch cap.
+    pub stopped_early: bool,
+}
+
+/// Runs the epochs of a [`Task`].
+pub struct Trainer {
+    config: TrainConfig,
+    folder: PathBuf,
+}
+
+impl Trainer {
+    /// Creates a trainer writing into `folder` (created when missing).
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::File`] when the folder cannot be created.
+    pub fn new(config: TrainConfig, folder: &Path) -> Result<Self, TrainError> {
+        std::fs::create_dir_all(folder).map_err(|source| TrainError::File {
+            path: folder.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            config,
+            folder: folder.to_path_buf(),
+        })
+    }
+
+    /// Path of the best checkpoint (lowest validation loss).
+    pub fn best_checkpoint(&self) -> PathBuf {
+        self.folder.join("best.ot")
+    }
+
+    /// Path of the checkpoint of the last finished epoch.
+    pub fn last_checkpoint(&self) -> PathBuf {
+        self.folder.join("last.ot")
+    }
+
+    /// Trains `task`; with `resume`, continues from the last checkpoint of the folder.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::NonFiniteLoss`] when a loss is NaN or infinite, and the errors of the
+    /// task, the checkpoints and the logs.
+    pub fn fit(&self, task: &mut dyn Task, resume: bool) -> Result<FitReport, TrainError> {
+        let mut adam = Adam::new(self.config.optimizer);
+        for (name, parameters, factor) in task.parameter_groups() {
+            adam.add_group(&name, self.config.learning_rate * factor, parameters);
+        }
+        let mut tracker = PlateauTracker::default();
+        let mut start_epoch = 0;
+        let mut best_epoch = 0;
+        if resume && self.last_checkpoint().is_file() {
+            let restored = Checkpoint::load(&self.last_checkpoint(), task, &mut adam)?;
+            start_epoch = restored.epoch + 1;
+            tracker = restored.tracker;
+            best_epoch = restored.best_epoch;
+            tracing::info!(epoch = start_epoch, "resumed from the last checkpoint");
+        }
+        let log = RunLog::open(&self.folder, resume, start_epoch)?;
+        let mut records = log.read()?;
+        let mut stopped_early = false;
+
+        for epoch in start_epoch..self.config.epochs {
+            let record = self.run_epoch(task, &mut adam, epoch)?;
+            let improved = tracker.observe(record.validation_loss, self.plateau_threshold());
+            if improved {
+                best_epoch = epoch;
+            }
+            tracing::info!(
+                epoch,
+                train_loss = record.train_loss,
+                validation_loss = record.validation_loss,
+                metrics = ?record.validation_metrics,
+                learning_rates = ?record.learning_rates,
+                temperature = record.temperature,
+                entropy_weight = record.entropy_weight,
+                acceleration = record.acceleration,
+                examples_per_second = record.examples_per_second as u64,
+                "epoch finished"
+            );
+            log.append(&record)?;
+            records.push(record);
+
+            let checkpoint = Checkpoint {
+                epoch,
+                best_epoch,
+                tracker: tracker.clone(),
+            };
+            checkpoint.save(&self.last_checkpoint(), task, &adam)?;
+            if improved {
+                checkpoint.save(&self.best_checkpoint(), task, &adam)?;
+            }
+
+            if let Some(plateau) = self.config.plateau {
+                if tracker.should_reduce(plateau.patience) {
+                    let floor = plateau.min_learning_rate;
+                    let lowest = adam
+                        .learning_rates()
+                        .iter()
+                        .map(|(_, rate)| *rate)
+                        .fold(f64::INFINITY, f64::min);
+                    if lowest * plateau.factor >= floor {
+                        adam.scale_learning_rates(plateau.factor);
+                        tracing::info!(epoch, factor = plateau.factor, "learning rates reduced");
+                    }
+                }
+            }
+            if let Some(stopping) = self.config.early_stopping {
+                if tracker.epochs_without_improvement >= stopping.patience {
+                    tracing::info!(epoch, best_epoch, "early stopping");
+                    stopped_early = true;
+                    break;
+                }
+            }
+        }
+        Ok(FitReport {
+            records,
+            best_epoch,
+            stopped_early,
+        })
+    }
+
+    fn plateau_threshold(&self) -> f64 {
+        self.config.plateau.map(|p| p.threshold).unwrap_or(1e-4)
+    }
+
+    fn run_epoch(
+        &self,
+        task: &mut dyn Task,
+        adam: &mut Adam,
+        epoch: usize,
+    ) -> Result<EpochRecord, TrainError> {
+        let start = Instant::now();
+        let batches = task.begin_epoch(epoch);
+        let mut loss_sum = 0.0;
+        let mut examples = 0usize;
+        for step in 0..batches {
+            adam.zero_grad();
+            let (loss, count) = task.train_loss(step)?;
+            let value = loss.double_value(&[]);
+            if !value.is_finite() {
+                return Err(TrainError::NonFiniteLoss { epoch, step, value });
+            }
+            loss.backward();
+            adam.step();
+            loss_sum += value * count as f64;
+            examples += count;
+        }
+        let train_seconds = start.elapsed().as_secs_f64();
+        let (validation_loss, validation_metrics) = task.validate()?;
+        if !validation_loss.is_finite() {
+            return Err(TrainError::NonFiniteLoss {
+                epoch,
+                step: batches,
+                value: validation_loss,
+            });
+        }
+        let (temperature, entropy_weight, acceleration) = task.status();
+        Ok(EpochRecord {
+            epoch,
+            train_loss: loss_sum / examples.max(1) as f64,
+            validation_loss,
+            validation_metrics,
+            learning_rates: adam.learning_rates(),
+            temperature,
+            entropy_weight,
+            acceleration,
+            seconds: start.elapsed().as_secs_f64(),
+            examples_per_second: examples as f64 / train_seconds.max(1e-9),
+        })
+    }
+}
