@@ -46,7 +46,7 @@ pub enum MetricsError {
     InvalidDataRange {
         /// The rejected value.
         value: f64,
-        /// Where the value came from: a configuration or the target volume maximum.
+        /// Source of the value: a configuration or the target volume maximum.
         origin: &'static str,
     },
 
@@ -192,7 +192,7 @@ pub enum MetricsError {
     Volume {
         /// The target file.
         path: PathBuf,
-        /// What went wrong.
+        /// The underlying error.
         source: Box<MetricsError>,
     },
 

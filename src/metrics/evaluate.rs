@@ -29,7 +29,7 @@ use super::kind::MetricKind;
 use super::table::MetricTable;
 use super::MetricsError;
 
-/// Dataset that holds the reconstruction in a prediction file.
+/// Dataset that contains the reconstruction in a prediction file.
 pub const PREDICTION_DATASET: &str = "reconstruction";
 
 /// fastMRI challenge track, which decides the target dataset.
@@ -116,11 +116,14 @@ impl fmt::Display for EvaluationReport {
 ///
 /// # Errors
 ///
-/// [`MetricsError::ReadDir`] when a directory cannot be listed, the HDF5 errors of a file
-/// that cannot be read (naming file and dataset or attribute),
-/// [`MetricsError::MissingAttribute`] when a filter needs an attribute a target lacks,
-/// [`MetricsError::Volume`] when a pair of volumes cannot be cropped or scored, and
-/// [`MetricsError::NothingToScore`] when no pair is left.
+/// - [`MetricsError::ReadDir`] when a directory cannot be listed.
+/// - [`MetricsError::Hdf5`], [`MetricsError::UnsupportedType`] or [`MetricsError::NotAVolume`]
+///   when a file cannot be read; each names the file and the dataset or attribute.
+/// - [`MetricsError::MissingAttribute`] when a filter needs an attribute that a target lacks.
+/// - [`MetricsError::CropTooLarge`] when a volume is smaller than the crop.
+/// - [`MetricsError::Volume`] when a pair of volumes cannot be scored, such as slice counts
+///   that differ.
+/// - [`MetricsError::NothingToScore`] when no pair is left.
 pub fn evaluate(
     target_dir: &Path,
     predictions_dir: &Path,
@@ -305,7 +308,14 @@ fn read_cropped_pair(
 
     let prediction = read_volume(prediction_path, PREDICTION_DATASET)?;
     let prediction = centre_crop(prediction.view(), width, width)
-        .ok_or_else(|| crop_error(prediction_path, PREDICTION_DATASET, prediction.shape(), width))?
+        .ok_or_else(|| {
+            crop_error(
+                prediction_path,
+                PREDICTION_DATASET,
+                prediction.shape(),
+                width,
+            )
+        })?
         .to_owned();
     Ok((target, prediction))
 }
@@ -360,10 +370,7 @@ mod tests {
             Challenge::MultiCoil
         );
         assert_eq!(Challenge::SingleCoil.to_string(), "singlecoil");
-        assert_eq!(
-            Challenge::SingleCoil.target_dataset(),
-            "reconstruction_esc"
-        );
+        assert_eq!(Challenge::SingleCoil.target_dataset(), "reconstruction_esc");
         assert!("knee".parse::<Challenge>().is_err());
     }
 }

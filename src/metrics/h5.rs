@@ -1,8 +1,8 @@
 //! The HDF5 reads an evaluation needs: one float volume and two root attributes per file.
 //!
-//! NOTE: this is a minimal reader kept apart so that it can give way to the crate's I/O module;
-//! it reads the whole dataset at once, which is fine for `(slices, 320, 320)` image volumes
-//! but not meant for k-space.
+//! NOTE: this minimal reader is kept apart so that the crate's I/O module can replace it. It
+//! reads the whole dataset at once, which suits `(slices, 320, 320)` image volumes but not
+//! k-space.
 
 use std::path::Path;
 
@@ -11,7 +11,7 @@ use ndarray::Array3;
 
 use super::MetricsError;
 
-/// Longest fixed-length string attribute accepted, in bytes.
+/// Maximum length of a fixed-length string attribute, in bytes.
 const MAX_FIXED_STRING: usize = 1024;
 
 /// Root attributes that evaluation filters on.
@@ -100,13 +100,17 @@ fn read_string(file: &hdf5::File, path: &Path, name: &str) -> Result<String, Met
         expected: "a single string",
     };
     if attribute.size() != 1 {
-        return Err(unsupported(format!("{descriptor} of shape {:?}", attribute.shape())));
+        return Err(unsupported(format!(
+            "{descriptor} of shape {:?}",
+            attribute.shape()
+        )));
     }
 
     // `read_raw` rather than `read_scalar` also accepts a one-element array.
     let text = match descriptor {
-        TypeDescriptor::VarLenUnicode => first(attribute.read_raw::<VarLenUnicode>())
-            .map(|value| value.as_str().to_owned()),
+        TypeDescriptor::VarLenUnicode => {
+            first(attribute.read_raw::<VarLenUnicode>()).map(|value| value.as_str().to_owned())
+        }
         TypeDescriptor::VarLenAscii => {
             first(attribute.read_raw::<VarLenAscii>()).map(|value| value.as_str().to_owned())
         }
@@ -151,5 +155,5 @@ fn first<T>(values: hdf5::Result<Vec<T>>) -> hdf5::Result<T> {
     values?
         .into_iter()
         .next()
-        .ok_or_else(|| hdf5::Error::from("attribute holds no value"))
+        .ok_or_else(|| hdf5::Error::from("attribute is empty"))
 }

@@ -333,9 +333,7 @@ impl<'de> Visitor<'de> for MetricConfigVisitor {
         while let Some(field) = map.next_key::<String>()? {
             match field.as_str() {
                 "name" if name.is_none() => name = Some(map.next_value::<String>()?),
-                "data_range" if data_range.is_none() => {
-                    data_range = Some(map.next_value::<f64>()?)
-                }
+                "data_range" if data_range.is_none() => data_range = Some(map.next_value::<f64>()?),
                 "name" | "data_range" => return Err(de::Error::duplicate_field("metric field")),
                 other => return Err(de::Error::unknown_field(other, FIELDS)),
             }
@@ -400,7 +398,14 @@ mod tests {
 
     #[test]
     fn bad_keys_rejected() {
-        for key in ["ssim", "psnr_dr0", "psnr_dr-1", "ssim_box_dr1", "ssim_gaussian11", "rmse"] {
+        for key in [
+            "ssim",
+            "psnr_dr0",
+            "psnr_dr-1",
+            "ssim_box_dr1",
+            "ssim_gaussian11",
+            "rmse",
+        ] {
             assert!(key.parse::<MetricKind>().is_err(), "{key}");
         }
     }

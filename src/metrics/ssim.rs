@@ -33,8 +33,9 @@ pub enum SsimVariant {
     /// fastMRI's SSIM: scikit-image's `structural_similarity` defaults, a uniform 7x7 window with
     /// the sample covariance (factor 49/48).
     Uniform7,
-    /// TensorFlow's `tf.image.ssim`, used for the DPS paper's CIFAR-10 and toy-image numbers: a
-    /// normalised Gaussian 11x11 window with sigma 1.5 and the population covariance. This is
+    /// TensorFlow's `tf.image.ssim`, used for the CIFAR-10 and toy-image numbers of the DPS
+    /// paper (Huijben et al., ICLR 2020): a normalised Gaussian 11x11 window with sigma 1.5 and
+    /// the population covariance. This is
     /// also scikit-image's `structural_similarity(gaussian_weights=True, sigma=1.5,
     /// use_sample_covariance=False)`, whose Gaussian is truncated at 3.5 sigma, radius 5.
     Gaussian11,

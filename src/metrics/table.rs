@@ -64,7 +64,7 @@ impl MetricSummary {
 
 /// Per-volume values of a fixed list of metrics: rows are volumes, columns are metrics.
 ///
-/// A table holds each metric once and never merges with a table of other metrics, so values
+/// A table contains each metric once and never merges with a table of other metrics, so values
 /// of different SSIM variants or data ranges never land in one column.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricTable {
@@ -84,7 +84,10 @@ impl MetricTable {
             return Err(MetricsError::NoMetrics);
         }
         for (i, metric) in metrics.iter().enumerate() {
-            if metrics[..i].iter().any(|earlier| earlier.key() == metric.key()) {
+            if metrics[..i]
+                .iter()
+                .any(|earlier| earlier.key() == metric.key())
+            {
                 return Err(MetricsError::DuplicateMetric { key: metric.key() });
             }
         }
@@ -102,12 +105,12 @@ impl MetricTable {
         }
     }
 
-    /// The metrics, in column order.
+    /// Returns the metrics, in column order.
     pub fn metrics(&self) -> &[MetricKind] {
         &self.metrics
     }
 
-    /// The volumes scored so far, in the order they were added.
+    /// Returns the volumes scored so far, in the order they were added.
     pub fn volumes(&self) -> &[VolumeScores] {
         &self.volumes
     }

@@ -14,7 +14,7 @@ pub(crate) fn check_shapes(target: &[usize], prediction: &[usize]) -> Result<(),
             prediction: prediction.to_vec(),
         });
     }
-    if target.iter().any(|&len| len == 0) {
+    if target.contains(&0) {
         return Err(MetricsError::Empty {
             shape: target.to_vec(),
         });
@@ -25,7 +25,9 @@ pub(crate) fn check_shapes(target: &[usize], prediction: &[usize]) -> Result<(),
 fn squared_error_sum(target: ArrayView3<f32>, prediction: ArrayView3<f32>) -> f64 {
     Zip::from(&target)
         .and(&prediction)
-        .fold(0.0, |sum, &t, &p| sum + (f64::from(t) - f64::from(p)).powi(2))
+        .fold(0.0, |sum, &t, &p| {
+            sum + (f64::from(t) - f64::from(p)).powi(2)
+        })
 }
 
 /// Computes the mean squared error `mean((gt - pred)²)` over the volume.
