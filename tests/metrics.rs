@@ -548,6 +548,15 @@ fn write_fixtures() -> tempfile::TempDir {
 fn fastmri_reference(root: &Path, challenge: &str, filters: &[&str]) -> Value {
     let targets = root.join("targets");
     let predictions = root.join("predictions");
+    fastmri_reference_dirs(&targets, &predictions, challenge, filters)
+}
+
+fn fastmri_reference_dirs(
+    targets: &Path,
+    predictions: &Path,
+    challenge: &str,
+    filters: &[&str],
+) -> Value {
     let mut args: Vec<&OsStr> = vec![
         targets.as_os_str(),
         predictions.as_os_str(),
@@ -800,4 +809,49 @@ fn evaluate_errors_name_file() {
         None,
     );
     assert!(matches!(missing_dir, Err(MetricsError::ReadDir { .. })));
+}
+
+/// Returns the folder of real multi-coil files in fastMRI layout that sits next to the
+/// repository.
+fn real_data_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mri");
+    assert!(
+        dir.is_dir(),
+        "real MRI data not found at {}; place the shared data folder next to the repository",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+fn evaluate_real_data_matches_reference() {
+    let data = real_data_dir();
+    let predictions = tempfile::tempdir().unwrap();
+    let args = [data.as_os_str(), predictions.path().as_os_str()];
+    run_script("make_real_predictions.py", &args, None).unwrap();
+
+    // The phantom's target is 160x160 and its prediction 320x160, so this also checks the crop
+    // rows 80..240 on a real image.
+    let report = evaluate(&data, predictions.path(), Challenge::MultiCoil, None, None).unwrap();
+    let reference = fastmri_reference_dirs(&data, predictions.path(), "multicoil", &[]);
+    assert_matches_reference(&report, &reference);
+    assert_eq!(report.missing_predictions, ["brain_8coil_poisson_x8.h5"]);
+    assert!(report.extra_predictions.is_empty());
+
+    let axt2 = evaluate(
+        &data,
+        predictions.path(),
+        Challenge::MultiCoil,
+        None,
+        Some("AXT2".to_owned()),
+    )
+    .unwrap();
+    let rows = axt2.scores.volumes();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].volume, "brain_t2_4coil.h5");
+    assert_eq!(rows[0], report.scores.volumes()[0]);
+    assert_eq!(
+        axt2.filtered_out,
+        ["brain_8coil_poisson_x8.h5", "phantom_gre_2coil.h5"]
+    );
 }
