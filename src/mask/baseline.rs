@@ -176,11 +176,14 @@ pub fn random_grid(
 /// Selects the `count` samples nearest to `center`: a disk, completed to exactly `count`
 /// samples from the first ring it cuts.
 ///
-/// Samples are ordered by Euclidean distance to the centre. Ties go first to the samples
-/// farther from the centre along `H` (so a ring is completed in pairs mirrored about the
-/// centre row), then by row-major index. With [`DiskCenter::GridMidpoint`] on 32x32 and
-/// `M = 128`, this is the DPS code's disk: the 124 samples closer than 6.5 plus (10, 12),
-/// (10, 19), (21, 12) and (21, 19).
+/// Samples are ordered by Euclidean distance to the centre. Ties, samples on one ring, go
+/// first to those nearest a diagonal (smallest `||dr| - |dc||`, which keeps the disk round
+/// instead of growing spikes along the axes), then to those farther from the centre along
+/// `H`, then by row-major index. Only that last rule separates mirrored samples
+/// `(+-dr, +-dc)`, so the disk is symmetric about both centre lines up to its last, partly used group
+/// (and the grid border). With [`DiskCenter::GridMidpoint`] on 32x32 and `M = 128`, this
+/// is the DPS code's disk: the 124 samples closer than 6.5 plus (10, 12), (10, 19), (21, 12)
+/// and (21, 19).
 ///
 /// # Errors
 ///
@@ -207,7 +210,13 @@ pub fn low_pass_disk(
         let row_offset = doubled_offset(index / width, height);
         let col_offset = doubled_offset(index % width, width);
         let squared_distance = row_offset * row_offset + col_offset * col_offset;
-        (squared_distance, Reverse(row_offset.abs()), index)
+        let off_diagonal = (row_offset.abs() - col_offset.abs()).abs();
+        (
+            squared_distance,
+            off_diagonal,
+            Reverse(row_offset.abs()),
+            index,
+        )
     });
     Ok(Mask::from_grid_indices(height, width, &order[..count])?.with_kind(KIND))
 }

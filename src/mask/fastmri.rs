@@ -1,9 +1,9 @@
 //! fastMRI's five line-mask functions, reproduced bit for bit.
 //!
-//! Each call seeds a [`RandomState`] (fastMRI passes the tuple of character codes of the file
-//! name), draws one (center fraction, acceleration) pair with `randint(len(pairs))`, which
-//! consumes no random word when there is a single pair, and then builds the mask over the `W`
-//! phase-encode columns. The behaviour follows `fastmri/data/subsample.py` of
+//! Each call seeds a [`RandomState`], which fastMRI does with the tuple of character codes of
+//! the file name. It then draws one (center fraction, acceleration) pair with
+//! `randint(len(pairs))`, which consumes no random word when there is a single pair, and
+//! builds the mask over the `W` phase-encode columns. The behaviour follows `fastmri/data/subsample.py` of
 //! facebookresearch/fastMRI (main branch, 2024):
 //!
 //! - Every type samples a centre band of `num_low = round(W * center_fraction)` columns
@@ -345,7 +345,7 @@ fn equispaced_fraction(
 /// `delta = (start + step) - start`, which can differ from `step` in the last bit.
 fn numpy_arange(start: f64, span: f64, step: f64) -> Vec<f64> {
     let length = (span / step).ceil();
-    if !(length > 0.0) {
+    if length.is_nan() || length <= 0.0 {
         return Vec::new();
     }
     let length = length as usize;
@@ -399,10 +399,10 @@ fn magic_fraction(
     (columns, num_low, Some(offset))
 }
 
-/// Adds Defazio's offset sampling: the first `(W + 1) / 2` columns of the unshifted spectrum
-/// (non-negative frequencies) and the reversed remaining ones each get an equispaced pattern,
-/// with starts shifted between the halves by the parity of `offset`, and the concatenation is
-/// fftshifted into the centred column order.
+/// Adds Defazio's offset sampling to `columns`. The first `(W + 1) / 2` columns of the
+/// unshifted spectrum (non-negative frequencies) and the reversed remaining ones each get an
+/// equispaced pattern, with starts that depend on the parity of `offset`. The concatenation
+/// is then fftshifted into the centred column order.
 fn mark_magic_columns(columns: &mut [bool], step: usize, offset: usize) {
     let width = columns.len();
     let positive_len = width.div_ceil(2);

@@ -34,6 +34,7 @@ pub use baseline::{
 };
 pub use error::MaskError;
 pub use fastmri::{FastmriParameters, MaskFunc, MaskType};
+pub use png::STRIP_HEIGHT;
 pub use rng::{RandomState, Seed};
 
 /// Label of masks built from explicit indices or flags.
@@ -69,8 +70,8 @@ pub struct Mask {
 /// Serialisable description of a mask, for JSON output and run logs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MaskSummary {
-    /// What produced the mask: a fastMRI type (`"random"`), a baseline (`"uniform_lattice"`)
-    /// or `"custom"`.
+    /// Label of the mask's source: a fastMRI type (`"random"`), a baseline
+    /// (`"uniform_lattice"`) or `"custom"`.
     pub kind: String,
     /// Number of phase-encode columns `W`.
     pub width: usize,
@@ -81,7 +82,7 @@ pub struct MaskSummary {
     pub count: usize,
     /// Realised acceleration, candidates over samples; JSON `null` for an empty mask.
     pub acceleration: f64,
-    /// What a fastMRI mask function drew, for fastMRI masks only.
+    /// Parameters that the fastMRI mask function drew, for fastMRI masks only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fastmri: Option<FastmriParameters>,
     /// Sorted sampled indices: columns, or flat row-major indices for grid masks.
@@ -290,7 +291,7 @@ impl Mask {
                 }
                 Ok(
                     Array2::from_shape_vec((height, width), self.sampled.clone())
-                        .expect("a grid mask holds height * width flags"),
+                        .expect("a grid mask has height * width flags"),
                 )
             }
         }

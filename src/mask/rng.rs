@@ -1,8 +1,8 @@
 //! numpy's legacy `RandomState` (MT19937), reproduced draw for draw.
 //!
 //! fastMRI seeds every mask with `np.random.RandomState` and the tuple of character codes of
-//! the volume's file name, so reproducing its masks needs the same generator, the same seeding
-//! and the same way of turning 32-bit words into doubles and bounded integers. The facts below
+//! the volume's file name. Reproducing its masks needs the same generator and seeding, and the
+//! same conversion of 32-bit words into doubles and bounded integers. The facts below
 //! are those of numpy's `RandomState` (unchanged from numpy 1.17 to 2.x):
 //!
 //! - An integer seed runs MT19937's `init_genrand`; an array seed runs `init_by_array`.
