@@ -384,6 +384,56 @@ fn masks_match_numpy_reference() {
 }
 
 #[test]
+fn equispaced_fraction_matches_numpy_arange() {
+    // numpy's arange builds elements from the third on as start + i * ((start + step) - start),
+    // which rounds differently from start + i * step for many of these widths (W = 23,
+    // cf 0.08, acc 2.5, offset 2 is one). Offsets 0 to 2 of every width are compared.
+    let mut cases = Vec::new();
+    for width in 8..260 {
+        for fraction in [0.04, 0.08, 0.1] {
+            for acceleration in [2.5, 3.0, 3.5, 5.0] {
+                let num_low = (width as f64 * fraction).round_ties_even();
+                if num_low * acceleration >= width as f64 {
+                    continue;
+                }
+                for offset in 0..3 {
+                    cases.push((width, fraction, acceleration, offset));
+                }
+            }
+        }
+    }
+    let request: Vec<Value> = cases
+        .iter()
+        .map(|&(width, fraction, acceleration, offset)| {
+            json!({
+                "kind": "equispaced_fraction",
+                "center_fractions": [fraction],
+                "accelerations": [acceleration],
+                "width": width,
+                "seed": 0,
+                "offset": offset,
+            })
+        })
+        .collect();
+    let answers = numpy_reference(&json!({"mode": "masks", "cases": request}));
+    for (&(width, fraction, acceleration, offset), answer) in cases.iter().zip(&answers) {
+        let mask = MaskFunc::new(
+            MaskType::EquispacedFraction,
+            vec![fraction],
+            vec![acceleration],
+        )
+        .unwrap()
+        .sample_with_offset(width, &Seed::Int(0), Some(offset), None)
+        .unwrap();
+        assert_eq!(
+            mask.indices(),
+            json_usizes(&answer["columns"]),
+            "W={width} cf={fraction} acc={acceleration} offset={offset}"
+        );
+    }
+}
+
+#[test]
 fn magic_masks_differ_from_equispaced() {
     // Defazio's offsets differ between the two halves of k-space, so for W = 368 and acc 4
     // the magic mask is not the plain equispaced one.
