@@ -386,8 +386,8 @@ fn masks_match_numpy_reference() {
 #[test]
 fn equispaced_fraction_matches_numpy_arange() {
     // numpy's arange builds elements from the third on as start + i * ((start + step) - start),
-    // which rounds differently from start + i * step for many of these widths (W = 23,
-    // cf 0.08, acc 2.5, offset 2 is one). Offsets 0 to 2 of every width are compared.
+    // which can round differently from start + i * step: W = 23, cf 0.08, acc 2.5, offset 2
+    // is such a case. Offsets 0 to 2 of every width are compared.
     let mut cases = Vec::new();
     for width in 8..260 {
         for fraction in [0.04, 0.08, 0.1] {
