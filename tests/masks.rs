@@ -13,8 +13,8 @@ use std::io::Write;
 
 use dps::mask::{
     baseline_grid, baseline_lines, center_lines, equispaced_lines, low_pass_disk, random_grid,
-    random_lines, uniform_lattice, BaselineKind, DiskCenter, Mask, MaskError, MaskFunc, MaskType,
-    RandomState, Seed,
+    random_lines, uniform_lattice, BaselineKind, DiskCenter, Mask, MaskError, MaskFunc,
+    MaskFuncConfig, MaskType, RandomState, Seed,
 };
 use dps::Complex32;
 use ndarray::{Array2, Array3, Array4, ShapeBuilder};
@@ -566,6 +566,25 @@ fn entropy_seed_varies_between_calls() {
         .map(|_| func.sample(368, &Seed::Entropy, None).unwrap().indices())
         .collect();
     assert!(masks.len() > 1);
+}
+
+#[test]
+fn mask_func_config_from_yaml() {
+    let yaml = "type: equispaced_fraction\ncenter_fractions: [0.08, 0.04]\naccelerations: [4, 8]\n";
+    let config: MaskFuncConfig = serde_yaml::from_str(yaml).unwrap();
+    let func = MaskFunc::try_from(config).unwrap();
+    assert_eq!(func.kind(), MaskType::EquispacedFraction);
+    assert_eq!(func.center_fractions(), [0.08, 0.04]);
+    assert_eq!(func.accelerations(), [4.0, 8.0]);
+
+    let unknown_key = "type: random\ncenter_fractions: [0.08]\naccelerations: [4]\nseed: 1\n";
+    assert!(serde_yaml::from_str::<MaskFuncConfig>(unknown_key).is_err());
+    let invalid = "type: magic\ncenter_fractions: [0.08]\naccelerations: [2.5]\n";
+    let config: MaskFuncConfig = serde_yaml::from_str(invalid).unwrap();
+    assert!(matches!(
+        MaskFunc::try_from(config),
+        Err(MaskError::NonIntegerAcceleration { .. })
+    ));
 }
 
 #[test]

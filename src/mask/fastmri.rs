@@ -107,6 +107,30 @@ pub struct FastmriParameters {
     pub offset: Option<usize>,
 }
 
+/// Mask function settings as a configuration file spells them, checked into a [`MaskFunc`]
+/// by `MaskFunc::try_from`.
+///
+/// In YAML: `{type: random, center_fractions: [0.08, 0.04], accelerations: [4, 8]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskFuncConfig {
+    /// Mask type, by fastMRI's name.
+    #[serde(rename = "type")]
+    pub kind: MaskType,
+    /// Center fractions, one per acceleration.
+    pub center_fractions: Vec<f64>,
+    /// Accelerations, one per center fraction.
+    pub accelerations: Vec<f64>,
+}
+
+impl TryFrom<MaskFuncConfig> for MaskFunc {
+    type Error = MaskError;
+
+    fn try_from(config: MaskFuncConfig) -> Result<Self, Self::Error> {
+        MaskFunc::new(config.kind, config.center_fractions, config.accelerations)
+    }
+}
+
 /// A validated fastMRI mask function: a type and its (center fraction, acceleration) pairs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MaskFunc {
@@ -407,10 +431,11 @@ fn mark_magic_columns(columns: &mut [bool], step: usize, offset: usize) {
     let width = columns.len();
     let positive_len = width.div_ceil(2);
     let negative_len = width - positive_len;
+    // Saturating, because a caller's offset may be any usize; a start past the half is empty.
     let (positive_start, negative_start) = if offset % 2 == 0 {
-        (offset + 1, offset + 2)
+        (offset.saturating_add(1), offset.saturating_add(2))
     } else {
-        (offset + 2, offset - 1)
+        (offset.saturating_add(2), offset - 1)
     };
 
     let mut unshifted = vec![false; width];
@@ -475,6 +500,14 @@ mod tests {
         mark_magic_columns(&mut columns, 4, 0);
         let selected: Vec<usize> = (0..8).filter(|&i| columns[i]).collect();
         assert_eq!(selected, [1, 5]);
+    }
+
+    #[test]
+    fn magic_columns_accept_any_offset() {
+        let mut columns = vec![false; 8];
+        mark_magic_columns(&mut columns, 4, usize::MAX);
+        mark_magic_columns(&mut columns, 4, usize::MAX - 1);
+        assert!(columns.iter().all(|&sampled| !sampled));
     }
 
     #[test]

@@ -16,6 +16,17 @@
 //! The realised acceleration is the number of candidates over the number of samples,
 //! centre included: `W / columns` for line masks, `H W / samples` for grid masks. That is the
 //! number to compare with fastMRI's 4x and 8x.
+//!
+//! ```
+//! use dps::mask::{MaskFunc, MaskType, Seed};
+//!
+//! let func = MaskFunc::new(MaskType::Random, vec![0.08], vec![4.0])?;
+//! let mask = func.sample(368, &Seed::from_file_name("file1000001.h5"), None)?;
+//! assert_eq!(mask.num_sampled(), 81);
+//! let json = serde_json::to_string(&mask.summary())?;
+//! assert!(json.starts_with(r#"{"kind":"random","width":368,"count":81"#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod baseline;
 mod error;
@@ -33,7 +44,7 @@ pub use baseline::{
     random_lines, uniform_lattice, BaselineKind, DiskCenter,
 };
 pub use error::MaskError;
-pub use fastmri::{FastmriParameters, MaskFunc, MaskType};
+pub use fastmri::{FastmriParameters, MaskFunc, MaskFuncConfig, MaskType};
 pub use png::STRIP_HEIGHT;
 pub use rng::{RandomState, Seed};
 
@@ -392,6 +403,13 @@ mod tests {
         let message = error.to_string();
         assert!(message.contains("[2, 5]"), "{message}");
         assert!(message.contains("(..., 4)"), "{message}");
+    }
+
+    #[test]
+    fn mask_error_is_send_and_sync() {
+        // Command-line parsers and thread pools need errors that cross threads.
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<MaskError>();
     }
 
     #[test]
