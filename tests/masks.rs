@@ -445,7 +445,7 @@ fn magic_masks_differ_from_equispaced() {
 #[test]
 fn magic_fraction_clamps_center_band() {
     // Target round(368 / 4) = 92: a band of round(368 * 0.3) = 110 is clamped to 92 and then
-    // covers the target alone; a band of round(0.368) = 0 is raised to 1.
+    // covers the target alone. A band of round(0.368) = 0 is raised to 1.
     let wide = sample(MaskType::MagicFraction, &[0.3], &[4.0], 368);
     assert_eq!(wide.num_low_frequencies(), Some(92));
     assert_eq!(wide.indices(), (138..230).collect::<Vec<_>>());

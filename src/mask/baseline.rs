@@ -78,7 +78,7 @@ pub enum DiskCenter {
 }
 
 /// Builds the grid baseline `kind` with exactly `count` samples of the `(height, width)`
-/// plane; `seed` is used by [`BaselineKind::Random`] only.
+/// plane. Only [`BaselineKind::Random`] uses `seed`.
 ///
 /// # Errors
 ///
@@ -97,8 +97,8 @@ pub fn baseline_grid(
     }
 }
 
-/// Builds the line baseline `kind` with exactly `count` of `width` columns; `seed` is used
-/// by [`BaselineKind::Random`] only.
+/// Builds the line baseline `kind` with exactly `count` of `width` columns. Only
+/// [`BaselineKind::Random`] uses `seed`.
 ///
 /// # Errors
 ///

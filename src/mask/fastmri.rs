@@ -12,8 +12,8 @@
 //!   uniform draw per column, centre columns included.
 //! - `equispaced` keeps columns `offset, offset + acc, ...` with `offset = randint(round(acc))`.
 //! - `equispaced_fraction` steps by `a = acc (num_low - W) / (num_low acc - W)` so the total
-//!   is about `W / acc`; positions are numpy's `arange(offset, W - 1, a)` rounded ties-to-even,
-//!   so the gaps alternate between two integers.
+//!   is about `W / acc`. Positions are numpy's `arange(offset, W - 1, a)` rounded
+//!   ties-to-even, so the gaps alternate between two integers.
 //! - `magic` (Defazio 2019, arXiv:1912.01101) samples each half of k-space equispaced with
 //!   offsets shifted between the halves, then fftshifts the result.
 //! - `magic_fraction` targets `round(W / acc)` columns: the centre band is clamped to
@@ -102,8 +102,8 @@ pub struct FastmriParameters {
     pub acceleration: f64,
     /// Number of columns in the centre band, as fastMRI returns it.
     pub num_low_frequencies: usize,
-    /// Offset of the first equispaced or magic column; `None` for `random` masks and for
-    /// masks that sample only the centre band.
+    /// Offset of the first equispaced or magic column. It is `None` for `random` masks and
+    /// for masks that sample only the centre band.
     pub offset: Option<usize>,
 }
 
@@ -140,7 +140,7 @@ pub struct MaskFunc {
 }
 
 impl MaskFunc {
-    /// Creates a mask function; each call of [`MaskFunc::sample`] draws one pair
+    /// Creates a mask function. Each call of [`MaskFunc::sample`] draws one pair
     /// `(center_fractions[i], accelerations[i])` uniformly.
     ///
     /// # Errors
@@ -208,8 +208,8 @@ impl MaskFunc {
     /// `mask_func(shape, None, seed)`: the offset of equispaced and magic masks is drawn.
     ///
     /// `padding = Some((left, right))` zeroes the columns outside `[left, right)` after
-    /// sampling (they hold zero-padded k-space, see the ISMRMRD `encodingLimits`); the drawn
-    /// `num_low_frequencies` is left as sampled. `Seed::Entropy` gives a new mask every call.
+    /// sampling, because they contain zero-padded k-space (see the ISMRMRD
+    /// `encodingLimits`). The drawn `num_low_frequencies` is left as sampled. `Seed::Entropy` gives a new mask every call.
     ///
     /// # Errors
     ///
@@ -226,7 +226,7 @@ impl MaskFunc {
 
     /// Samples a line mask like [`MaskFunc::sample`], with the offset of equispaced and magic
     /// masks fixed when `offset` is `Some` (fastMRI's `offset` argument). A fixed offset
-    /// consumes no random word; `random` masks ignore it.
+    /// consumes no random word, and `random` masks ignore it.
     ///
     /// # Errors
     ///
@@ -305,8 +305,8 @@ fn center_band(width: usize, num_low: usize) -> Vec<bool> {
 fn random(width: usize, center_fraction: f64, acceleration: f64, rng: &mut RandomState) -> Sampled {
     let num_low = num_low_frequencies(width, center_fraction);
     let mut columns = center_band(width, num_low);
-    // NOTE: fastMRI divides by zero and raises when the band covers every column; the mask is
-    // then fully sampled here, without drawing.
+    // NOTE: fastMRI divides by zero and raises when the band covers every column. Here the
+    // mask is then fully sampled, without drawing.
     if num_low < width {
         let probability = (width as f64 / acceleration - num_low as f64) / (width - num_low) as f64;
         for (column, uniform) in columns.iter_mut().zip(rng.uniform(width)) {
@@ -347,8 +347,8 @@ fn equispaced_fraction(
     // The operations and their order are fastMRI's, so that the spacing rounds identically.
     let numerator = acceleration * (num_low as f64 - width as f64);
     let denominator = num_low as f64 * acceleration - width as f64;
-    // NOTE: when the centre band alone reaches the acceleration (num_low * acc >= W) fastMRI
-    // fails on a zero or negative spacing; the mask is then the centre band alone.
+    // NOTE: when the centre band alone reaches the acceleration (num_low * acc >= W), fastMRI
+    // fails on a zero or negative spacing. Here the mask is then the centre band alone.
     if denominator >= 0.0 {
         return (columns, num_low, None);
     }
@@ -412,8 +412,8 @@ fn magic_fraction(
         .max(1);
     let mut columns = center_band(width, num_low);
 
-    // NOTE: fastMRI fails (randint(0, 0)) when the centre band alone meets the target; the
-    // mask is then the centre band alone.
+    // NOTE: fastMRI fails (randint(0, 0)) when the centre band alone meets the target. Here
+    // the mask is then the centre band alone.
     if target <= num_low {
         return (columns, num_low, None);
     }
@@ -431,7 +431,7 @@ fn mark_magic_columns(columns: &mut [bool], step: usize, offset: usize) {
     let width = columns.len();
     let positive_len = width.div_ceil(2);
     let negative_len = width - positive_len;
-    // Saturating, because a caller's offset may be any usize; a start past the half is empty.
+    // Saturating, because a caller's offset may be any usize. A start past the half is empty.
     let (positive_start, negative_start) = if offset % 2 == 0 {
         (offset.saturating_add(1), offset.saturating_add(2))
     } else {
@@ -495,7 +495,7 @@ mod tests {
     #[test]
     fn magic_columns_for_small_width() {
         // W = 8, step 4, offset 0: positive half [0, 4) gets start 1, negative half [0, 4)
-        // gets start 2, reversed to position 5; the roll by 4 moves 1 to 5 and 5 to 1.
+        // gets start 2, reversed to position 5. The roll by 4 moves 1 to 5 and 5 to 1.
         let mut columns = vec![false; 8];
         mark_magic_columns(&mut columns, 4, 0);
         let selected: Vec<usize> = (0..8).filter(|&i| columns[i]).collect();

@@ -91,7 +91,7 @@ pub struct MaskSummary {
     pub height: Option<usize>,
     /// Number of sampled columns (line masks) or samples (grid masks).
     pub count: usize,
-    /// Realised acceleration, candidates over samples; JSON `null` for an empty mask.
+    /// Realised acceleration, candidates over samples, or JSON `null` for an empty mask.
     pub acceleration: f64,
     /// Parameters that the fastMRI mask function drew, for fastMRI masks only.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,8 +116,8 @@ impl Mask {
         ))
     }
 
-    /// Creates a line mask of `width` columns that samples `columns` (any order; repeats are
-    /// ignored).
+    /// Creates a line mask of `width` columns that samples `columns`, given in any order
+    /// and with repeats ignored.
     ///
     /// # Errors
     ///
@@ -131,7 +131,7 @@ impl Mask {
     }
 
     /// Creates a grid mask of shape `(height, width)` that samples the flat row-major
-    /// `indices` (any order; repeats are ignored).
+    /// `indices`, given in any order and with repeats ignored.
     ///
     /// # Errors
     ///
@@ -255,8 +255,8 @@ impl Mask {
             .collect()
     }
 
-    /// Tells whether sample `(row, col)` of the `(H, W)` plane is sampled; line masks ignore
-    /// `row`.
+    /// Returns whether sample `(row, col)` of the `(H, W)` plane is sampled. Line masks
+    /// ignore `row`.
     ///
     /// # Panics
     ///

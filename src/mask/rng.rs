@@ -5,7 +5,7 @@
 //! same conversion of 32-bit words into doubles and bounded integers. The facts below
 //! are those of numpy's `RandomState` (unchanged from numpy 1.17 to 2.x):
 //!
-//! - An integer seed runs MT19937's `init_genrand`; an array seed runs `init_by_array`.
+//! - An integer seed runs MT19937's `init_genrand`, an array seed runs `init_by_array`.
 //! - `random_sample()` (and `uniform()` on [0, 1)) is `((a >> 5) * 2^26 + (b >> 6)) / 2^53` from
 //!   two consecutive 32-bit words `a`, `b`.
 //! - `randint(low, high)` draws `x` from `[0, high - low - 1]` by masking words with the
@@ -105,7 +105,7 @@ impl RandomState {
     ///
     /// # Panics
     ///
-    /// If `words` is empty; [`RandomState::from_seed`] returns an error for that case instead.
+    /// If `words` is empty. [`RandomState::from_seed`] returns an error for that case instead.
     pub fn from_array(words: &[u32]) -> Self {
         assert!(!words.is_empty(), "init_by_array needs at least one word");
         let mut state = Self::from_int(19_650_218);
@@ -200,7 +200,7 @@ impl RandomState {
         values
     }
 
-    /// Draws from `[0, max]` by masked rejection; `max == 0` draws nothing.
+    /// Draws from `[0, max]` by masked rejection. For `max == 0` it draws nothing.
     fn bounded(&mut self, max: u64) -> u64 {
         if max == 0 {
             return 0;
