@@ -65,7 +65,43 @@ impl Checkpoint {
     /// # Errors
     ///
     /// [`TrainError::Checkpoint`] when the archive is unreadable or does not match the task.
-    pub fn load(path: &Path, task: &mut dyn Task, adam: &mut Adam) -> Result<Self, TrainError> {
+    pub fn load(path: &Path, task: &dyn Task, adam: &mut Adam) -> Result<Self, TrainError> {
+        let failed = |message: String| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            message,
+        };
+        let named = Self::restore_variables(path, task)?;
+        let find = |name: &str| {
+            named
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, tensor)| tensor)
+                .ok_or_else(|| failed(format!("no entry `{name}`; was it written by another model?")))
+        };
+        adam.load_state(&named).map_err(failed)?;
+        let progress = find("progress")?.to_kind(Kind::Double);
+        let value = |i: i64| progress.double_value(&[i]);
+        Ok(Self {
+            epoch: value(0) as usize,
+            best_epoch: value(1) as usize,
+            tracker: PlateauTracker {
+                best: value(2),
+                epochs_without_improvement: value(3) as usize,
+                epochs_since_reduction: value(4) as usize,
+            },
+        })
+    }
+
+    /// Copies the network and sampler variables stored in `path` into `task`, and returns every
+    /// entry of the archive.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::Checkpoint`] when the archive is unreadable or does not match the task.
+    pub fn restore_variables(
+        path: &Path,
+        task: &dyn Task,
+    ) -> Result<Vec<(String, Tensor)>, TrainError> {
         let failed = |message: String| TrainError::Checkpoint {
             path: path.to_path_buf(),
             message,
@@ -94,17 +130,6 @@ impl Checkpoint {
             }
             Ok(())
         })?;
-        adam.load_state(&named).map_err(failed)?;
-        let progress = find("progress")?.to_kind(Kind::Double);
-        let value = |i: i64| progress.double_value(&[i]);
-        Ok(Self {
-            epoch: value(0) as usize,
-            best_epoch: value(1) as usize,
-            tracker: PlateauTracker {
-                best: value(2),
-                epochs_without_improvement: value(3) as usize,
-                epochs_since_reduction: value(4) as usize,
-            },
-        })
+        Ok(named)
     }
 }

@@ -1,0 +1,594 @@
+//! MNIST classification from a learned or fixed subset of pixels or k-space points.
+//!
+//! The classifier is the DPS paper's MLP: flatten (784 inputs in the pixel domain, 1568 = real
+//! and imaginary parts of the zero-filled centred orthonormal 2-D FFT in the Fourier domain) ->
+//! FC 784 -> FC 256 -> FC 128 -> FC 128 -> FC 10, LeakyReLU(0.2) after all but the last layer,
+//! dropout after the first three, Glorot-uniform weights and zero biases, softmax cross-entropy.
+//! The sampler draws a `(batch, 784)` mask per batch (fresh Gumbel noise per example in
+//! training) that multiplies the image, or both parts of its k-space.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Tensor};
+
+use crate::data::{BatchLoader, Mnist, MnistConfig, Split};
+use crate::learned::{self, Mode, Sampler, SamplerConfig};
+use crate::mask::{baseline_grid, BaselineKind, Seed};
+use crate::train::{parse_device, Task, TrainConfig, TrainError, Trainer};
+
+use super::ExperimentError;
+
+/// Side of an MNIST image.
+const SIDE: i64 = 28;
+const PIXELS: i64 = SIDE * SIDE;
+
+/// Whether the sampler selects pixels or k-space points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputDomain {
+    Pixel,
+    Fourier,
+}
+
+/// Fixed masks of the DPS paper's baselines, drawn once with exactly M samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Baseline {
+    /// A regular lattice.
+    Uniform,
+    /// A random subset, drawn with `baseline_seed`.
+    Random,
+    /// The samples nearest the image (or k-space) centre.
+    LowPass,
+}
+
+/// Test-time sampling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvaluationMode {
+    /// Mean and spread over `passes` stochastic masks, as the DPS paper's MNIST numbers.
+    Stochastic,
+    /// The noiseless top-M mask of the logits.
+    Deterministic,
+}
+
+/// Test-time evaluation settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationConfig {
+    #[serde(default = "default_mode")]
+    pub mode: EvaluationMode,
+    /// Stochastic passes over the test split.
+    #[serde(default = "default_passes")]
+    pub passes: usize,
+}
+
+fn default_mode() -> EvaluationMode {
+    EvaluationMode::Stochastic
+}
+
+fn default_passes() -> usize {
+    100
+}
+
+impl Default for EvaluationConfig {
+    fn default() -> Self {
+        Self {
+            mode: default_mode(),
+            passes: default_passes(),
+        }
+    }
+}
+
+/// Classifier settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierConfig {
+    /// Dropout after the first three layers (paper text 0.2, authors' code 0.3).
+    #[serde(default = "default_dropout")]
+    pub dropout: f64,
+}
+
+fn default_dropout() -> f64 {
+    0.3
+}
+
+impl Default for ClassifierConfig {
+    fn default() -> Self {
+        Self {
+            dropout: default_dropout(),
+        }
+    }
+}
+
+/// An MNIST experiment file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MnistExperimentConfig {
+    /// Run name, used in tables.
+    pub name: String,
+    /// Always `mnist_classification`.
+    pub experiment: String,
+    /// Where the four IDX files are and how to split them.
+    pub data: MnistConfig,
+    /// Pixel or Fourier sampling.
+    pub domain: InputDomain,
+    /// Sampler settings; `domain` is filled in from the experiment's domain.
+    pub sampler: serde_yaml::Value,
+    /// Fixed baseline mask, for `method: fixed`.
+    #[serde(default)]
+    pub baseline: Option<Baseline>,
+    /// Seed of the random baseline.
+    #[serde(default)]
+    pub baseline_seed: u32,
+    /// A mask learned by another run (`mask.json` of its run folder), for `method: fixed`.
+    #[serde(default)]
+    pub mask_from: Option<PathBuf>,
+    #[serde(default)]
+    pub model: ClassifierConfig,
+    pub train: TrainConfig,
+    #[serde(default)]
+    pub evaluation: EvaluationConfig,
+    /// Run folder.
+    pub output: PathBuf,
+}
+
+/// Test results of an MNIST run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MnistResult {
+    pub name: String,
+    pub method: String,
+    pub domain: InputDomain,
+    pub samples: usize,
+    pub sampling_ratio: f64,
+    pub evaluation: EvaluationMode,
+    pub passes: usize,
+    /// Mean test accuracy over the passes.
+    pub test_accuracy: f64,
+    /// Sample standard deviation of the accuracy over the passes (0 for one pass).
+    pub test_accuracy_std: f64,
+    pub best_epoch: usize,
+    pub epochs_run: usize,
+    pub stopped_early: bool,
+    pub examples_per_second: f64,
+}
+
+/// The paper's MLP classifier.
+pub struct Classifier {
+    layers: Vec<nn::Linear>,
+    dropout: f64,
+}
+
+impl Classifier {
+    /// Creates the layers under `path` for `inputs` input features.
+    pub fn new(path: &nn::Path, inputs: i64, dropout: f64) -> Self {
+        let widths = [inputs, 784, 256, 128, 128, 10];
+        let layers = widths
+            .windows(2)
+            .enumerate()
+            .map(|(index, pair)| glorot_linear(&(path / format!("fc{index}")), pair[0], pair[1]))
+            .collect();
+        Self { layers, dropout }
+    }
+
+    /// Returns the class logits of `(batch, inputs)` features.
+    pub fn forward(&self, features: &Tensor, train: bool) -> Tensor {
+        let last = self.layers.len() - 1;
+        let mut x = features.shallow_clone();
+        for (index, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(&x);
+            if index < last {
+                // LeakyReLU with slope 0.2.
+                x = x.maximum(&(&x * 0.2));
+                if index < 3 {
+                    x = x.dropout(self.dropout, train);
+                }
+            }
+        }
+        x
+    }
+}
+
+/// A linear layer with Glorot-uniform weights and zero biases (Keras' defaults, which the DPS
+/// authors' code uses).
+fn glorot_linear(path: &nn::Path, inputs: i64, outputs: i64) -> nn::Linear {
+    let bound = (6.0 / (inputs + outputs) as f64).sqrt();
+    let config = nn::LinearConfig {
+        ws_init: nn::Init::Uniform {
+            lo: -bound,
+            up: bound,
+        },
+        bs_init: Some(nn::Init::Const(0.0)),
+        bias: true,
+    };
+    nn::linear(path, inputs, outputs, config)
+}
+
+#[derive(Clone, Copy)]
+enum Part {
+    Train,
+    Validation,
+    Test,
+}
+
+struct MnistTask {
+    data: Mnist,
+    domain: InputDomain,
+    sampler: Box<dyn Sampler>,
+    classifier: Classifier,
+    classifier_store: nn::VarStore,
+    freeze_sampler: bool,
+    batch_size: usize,
+    seed: u64,
+    device: Device,
+    order: Vec<usize>,
+    images: Vec<f32>,
+    labels: Vec<i64>,
+}
+
+impl MnistTask {
+    fn split(&self, part: Part) -> &Split {
+        match part {
+            Part::Train => &self.data.train,
+            Part::Validation => &self.data.validation,
+            Part::Test => &self.data.test,
+        }
+    }
+
+    /// Copies examples into the reused host buffers and moves them to the device.
+    fn tensors(&mut self, part: Part, indices: &[usize]) -> (Tensor, Tensor) {
+        let mut images = std::mem::take(&mut self.images);
+        let mut labels = std::mem::take(&mut self.labels);
+        let split = self.split(part);
+        let features = split.features();
+        images.resize(indices.len() * features, 0.0);
+        labels.resize(indices.len(), 0);
+        split.batch_into(indices, &mut images, &mut labels);
+        let image_tensor = Tensor::from_slice(&images)
+            .view([indices.len() as i64, features as i64])
+            .to_device(self.device);
+        let label_tensor = Tensor::from_slice(&labels).to_device(self.device);
+        self.images = images;
+        self.labels = labels;
+        (image_tensor, label_tensor)
+    }
+
+    /// Masks a batch with one draw of the sampler and returns the classifier inputs.
+    fn features(&self, images: &Tensor, mode: Mode) -> Tensor {
+        let batch = images.size()[0];
+        let mask = self.sampler.sample(batch, mode);
+        match self.domain {
+            InputDomain::Pixel => images * mask,
+            InputDomain::Fourier => {
+                let parts = images.view([batch, 2, PIXELS]);
+                (parts * mask.unsqueeze(1)).view([batch, 2 * PIXELS])
+            }
+        }
+    }
+
+    /// Returns the mean loss and the accuracy over a split, one mask draw per chunk of 1000.
+    fn score(&mut self, part: Part, mode: Mode) -> (f64, f64) {
+        let total = self.split(part).len();
+        let indices: Vec<usize> = (0..total).collect();
+        let mut loss_sum = 0.0;
+        let mut correct = 0i64;
+        for chunk in indices.chunks(1000) {
+            let (images, labels) = self.tensors(part, chunk);
+            let (loss, hits) = tch::no_grad(|| {
+                let logits = self.classifier.forward(&self.features(&images, mode), false);
+                let loss = logits.cross_entropy_for_logits(&labels).double_value(&[]);
+                let hits = logits
+                    .argmax(-1, false)
+                    .eq_tensor(&labels)
+                    .sum(Kind::Int64)
+                    .int64_value(&[]);
+                (loss, hits)
+            });
+            loss_sum += loss * chunk.len() as f64;
+            correct += hits;
+        }
+        (loss_sum / total as f64, correct as f64 / total as f64)
+    }
+}
+
+impl Task for MnistTask {
+    fn parameter_groups(&self) -> Vec<(String, Vec<Tensor>, f64)> {
+        let mut groups = vec![(
+            "classifier".to_string(),
+            self.classifier_store.trainable_variables(),
+            1.0,
+        )];
+        let logits = self.sampler.trainable_variables();
+        if !self.freeze_sampler && !logits.is_empty() {
+            groups.push((
+                "sampler".to_string(),
+                logits,
+                self.sampler.logits_lr_multiplier(),
+            ));
+        }
+        groups
+    }
+
+    fn var_stores(&self) -> Vec<(String, &nn::VarStore)> {
+        let mut stores = vec![("classifier".to_string(), &self.classifier_store)];
+        if let Some(store) = self.sampler.var_store() {
+            stores.push(("sampler".to_string(), store));
+        }
+        stores
+    }
+
+    fn begin_epoch(&mut self, epoch: usize) -> usize {
+        self.sampler.set_epoch(epoch);
+        let mut loader = BatchLoader::shuffled(&self.data.train, self.batch_size, self.seed);
+        loader.start_epoch(epoch as u64);
+        self.order = loader.epoch_order().to_vec();
+        self.order.len().div_ceil(self.batch_size)
+    }
+
+    fn train_loss(&mut self, step: usize) -> Result<(Tensor, usize), TrainError> {
+        let start = step * self.batch_size;
+        let end = (start + self.batch_size).min(self.order.len());
+        let indices = self.order[start..end].to_vec();
+        let (images, labels) = self.tensors(Part::Train, &indices);
+        let mode = if self.freeze_sampler {
+            Mode::Deterministic
+        } else {
+            Mode::Train
+        };
+        let logits = self.classifier.forward(&self.features(&images, mode), true);
+        let mut loss = logits.cross_entropy_for_logits(&labels);
+        if !self.freeze_sampler && self.sampler.entropy_weight() > 0.0 {
+            loss += self.sampler.entropy_penalty();
+        }
+        Ok((loss, indices.len()))
+    }
+
+    fn validate(&mut self) -> Result<(f64, Vec<(String, f64)>), TrainError> {
+        let mode = if self.freeze_sampler {
+            Mode::Deterministic
+        } else {
+            Mode::Stochastic
+        };
+        let (loss, accuracy) = self.score(Part::Validation, mode);
+        Ok((loss, vec![("accuracy".into(), accuracy)]))
+    }
+
+    fn status(&self) -> (f64, f64, f64) {
+        let samples = self.sampler.samples_per_example();
+        (
+            self.sampler.temperature(),
+            self.sampler.entropy_weight(),
+            learned::acceleration(PIXELS as usize, samples),
+        )
+    }
+}
+
+/// Builds the sampler of an experiment: the configured method on a 28 x 28 pixel or k-space
+/// grid, and for `fixed` the baseline or the mask of an earlier run.
+fn build_sampler(
+    config: &MnistExperimentConfig,
+    device: Device,
+) -> Result<(SamplerConfig, Box<dyn Sampler>), ExperimentError> {
+    let mut sampler_value = config.sampler.clone();
+    let mapping = sampler_value
+        .as_mapping_mut()
+        .ok_or_else(|| ExperimentError::config("sampler", "must be a mapping"))?;
+    let kind = match config.domain {
+        InputDomain::Pixel => "pixel",
+        InputDomain::Fourier => "kspace",
+    };
+    let domain: serde_yaml::Value =
+        serde_yaml::from_str(&format!("{{kind: {kind}, height: {SIDE}, width: {SIDE}}}"))
+            .expect("the domain literal is valid YAML");
+    if mapping.insert("domain".into(), domain).is_some() {
+        return Err(ExperimentError::config(
+            "sampler.domain",
+            "is set by the experiment's `domain`; remove it",
+        ));
+    }
+    let sampler_config: SamplerConfig = serde_yaml::from_value(sampler_value)
+        .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;
+    sampler_config
+        .validate()
+        .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;
+
+    let fixed_mask = match (config.baseline, &config.mask_from) {
+        (Some(_), Some(_)) => {
+            return Err(ExperimentError::config(
+                "baseline",
+                "set either `baseline` or `mask_from`, not both",
+            ))
+        }
+        (Some(baseline), None) => {
+            let kind = match baseline {
+                Baseline::Uniform => BaselineKind::Uniform,
+                Baseline::Random => BaselineKind::Random,
+                Baseline::LowPass => BaselineKind::LowPass,
+            };
+            let seed = Seed::Int(config.baseline_seed);
+            let side = SIDE as usize;
+            let mask = baseline_grid(kind, side, side, sampler_config.samples, &seed)
+                .map_err(|error| ExperimentError::config("baseline", error.to_string()))?;
+            Some(mask.flags().to_vec())
+        }
+        (None, Some(path)) => Some(read_mask_json(path)?),
+        (None, None) => None,
+    };
+    let sampler = sampler_config
+        .build(device, fixed_mask.as_deref())
+        .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;
+    Ok((sampler_config, sampler))
+}
+
+/// Reads the `flags` of a `mask.json` written by an earlier run.
+fn read_mask_json(path: &Path) -> Result<Vec<bool>, ExperimentError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::File {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let saved: SavedMask = serde_json::from_str(&text)
+        .map_err(|error| ExperimentError::config("mask_from", format!("{}: {error}", path.display())))?;
+    let mut flags = vec![false; saved.candidates];
+    for index in saved.indices {
+        if index >= saved.candidates {
+            return Err(ExperimentError::config(
+                "mask_from",
+                format!("{}: index {index} is outside 0..{}", path.display(), saved.candidates),
+            ));
+        }
+        flags[index] = true;
+    }
+    Ok(flags)
+}
+
+/// The deterministic mask of a trained sampler, as `mask.json` stores it.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedMask {
+    candidates: usize,
+    indices: Vec<usize>,
+}
+
+/// Trains and tests one MNIST experiment; with `resume`, continues from its last checkpoint.
+///
+/// Writes into the run folder: `config.yaml` (the merged configuration), checkpoints, the epoch
+/// logs, `mask.png` (deterministic mask), `incidence.png` (sample incidence over 1000
+/// stochastic realisations), `logits.npy` for learned samplers, `mask.json`, and
+/// `result.json`.
+///
+/// # Errors
+///
+/// Any [`ExperimentError`].
+pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, ExperimentError> {
+    config.train.validate()?;
+    let device = parse_device(&config.train.device)?;
+    tch::manual_seed(config.train.seed as i64);
+    std::fs::create_dir_all(&config.output).map_err(|source| ExperimentError::File {
+        path: config.output.clone(),
+        source,
+    })?;
+    super::write_config(&config.output, config)?;
+
+    let mut data = Mnist::from_config(&config.data)?;
+    if config.domain == InputDomain::Fourier {
+        data = data.to_fourier();
+    }
+    let (sampler_config, sampler) = build_sampler(config, device)?;
+    let classifier_store = nn::VarStore::new(device);
+    let features = match config.domain {
+        InputDomain::Pixel => PIXELS,
+        InputDomain::Fourier => 2 * PIXELS,
+    };
+    let classifier = Classifier::new(&classifier_store.root(), features, config.model.dropout);
+    let freeze_sampler = config.train.freeze_sampler || sampler.trainable_variables().is_empty();
+    let mut task = MnistTask {
+        data,
+        domain: config.domain,
+        sampler,
+        classifier,
+        classifier_store,
+        freeze_sampler,
+        batch_size: config.train.batch_size,
+        seed: config.train.seed,
+        device,
+        order: Vec::new(),
+        images: Vec::new(),
+        labels: Vec::new(),
+    };
+
+    let trainer = Trainer::new(config.train.clone(), &config.output)?;
+    let fit = trainer.fit(&mut task, resume)?;
+    crate::train::Checkpoint::restore_variables(&trainer.best_checkpoint(), &task)?;
+
+    let (mode, passes) = match config.evaluation.mode {
+        EvaluationMode::Stochastic if !freeze_sampler => {
+            (Mode::Stochastic, config.evaluation.passes.max(1))
+        }
+        _ => (Mode::Deterministic, 1),
+    };
+    let accuracies: Vec<f64> = (0..passes).map(|_| task.score(Part::Test, mode).1).collect();
+    let mean = accuracies.iter().sum::<f64>() / passes as f64;
+    let std = if passes > 1 {
+        let variance = accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>()
+            / (passes - 1) as f64;
+        variance.sqrt()
+    } else {
+        0.0
+    };
+
+    write_artefacts(&config.output, task.sampler.as_ref())?;
+    let examples_per_second = fit
+        .records
+        .iter()
+        .map(|r| r.examples_per_second)
+        .sum::<f64>()
+        / fit.records.len().max(1) as f64;
+    let result = MnistResult {
+        name: config.name.clone(),
+        method: method_label(config, &sampler_config),
+        domain: config.domain,
+        samples: task.sampler.samples_per_example(),
+        sampling_ratio: task.sampler.samples_per_example() as f64 / PIXELS as f64,
+        evaluation: if mode == Mode::Stochastic {
+            EvaluationMode::Stochastic
+        } else {
+            EvaluationMode::Deterministic
+        },
+        passes,
+        test_accuracy: mean,
+        test_accuracy_std: std,
+        best_epoch: fit.best_epoch,
+        epochs_run: fit.records.len(),
+        stopped_early: fit.stopped_early,
+        examples_per_second,
+    };
+    super::write_json(&config.output.join("result.json"), &result)?;
+    tracing::info!(
+        name = %result.name,
+        accuracy = result.test_accuracy,
+        std = result.test_accuracy_std,
+        evaluation = ?result.evaluation,
+        "test accuracy"
+    );
+    Ok(result)
+}
+
+fn method_label(config: &MnistExperimentConfig, sampler: &SamplerConfig) -> String {
+    match (config.baseline, &config.mask_from) {
+        (Some(Baseline::Uniform), _) => "uniform".into(),
+        (Some(Baseline::Random), _) => "random".into(),
+        (Some(Baseline::LowPass), _) => "low_pass".into(),
+        (None, Some(_)) => "disjoint".into(),
+        (None, None) => sampler.method.name().into(),
+    }
+}
+
+fn write_artefacts(folder: &Path, sampler: &dyn Sampler) -> Result<(), ExperimentError> {
+    let sampler_error = |error: learned::SamplerError| ExperimentError::config("sampler", error.to_string());
+    learned::export::write_deterministic_mask_png(&folder.join("mask.png"), sampler)
+        .map_err(sampler_error)?;
+    let incidence_mode = if sampler.trainable_variables().is_empty() {
+        Mode::Deterministic
+    } else {
+        Mode::Stochastic
+    };
+    let incidence = learned::sample_incidence(sampler, 1000, incidence_mode).map_err(sampler_error)?;
+    learned::export::write_map_png(&folder.join("incidence.png"), &incidence).map_err(sampler_error)?;
+    if sampler.logits().is_some() {
+        learned::export::write_logits_npy(&folder.join("logits.npy"), sampler).map_err(sampler_error)?;
+    }
+    let mask = sampler.sample(1, Mode::Deterministic);
+    let values: Vec<f32> = Vec::<f32>::try_from(mask.get(0).to_kind(Kind::Float).to_device(Device::Cpu))
+        .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;
+    let saved = SavedMask {
+        candidates: values.len(),
+        indices: values
+            .iter()
+            .enumerate()
+            .filter(|(_, &v)| v > 0.5)
+            .map(|(i, _)| i)
+            .collect(),
+    };
+    super::write_json(&folder.join("mask.json"), &saved)
+}

@@ -1,0 +1,190 @@
+//! Training experiments (feature `torch`): YAML files with a top-level `experiment` key, run by
+//! `dps run` like pipelines.
+//!
+//! - `mnist_classification` ([`mnist`]): a sampler and the DPS paper's MLP classifier trained
+//!   jointly on MNIST, in the pixel or the Fourier domain.
+
+pub mod mnist;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_yaml::{Mapping, Value};
+
+use crate::train::TrainError;
+
+/// Failure of an experiment.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// The experiment file could not be read or parsed.
+    #[error("{}: {message}", path.display())]
+    Read { path: PathBuf, message: String },
+    /// A file of the run folder could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An invalid setting.
+    #[error("{key}: {message}")]
+    Config { key: String, message: String },
+    /// The data could not be loaded.
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    /// Training failed.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+}
+
+impl ExperimentError {
+    pub(crate) fn config(key: &str, message: impl Into<String>) -> Self {
+        Self::Config {
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Outcome of one experiment.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ExperimentResult {
+    Mnist(mnist::MnistResult),
+}
+
+/// Returns whether a YAML document is an experiment (it has a top-level `experiment` key).
+pub fn is_experiment(text: &str) -> bool {
+    serde_yaml::from_str::<Value>(text)
+        .ok()
+        .and_then(|value| value.as_mapping().map(|m| m.contains_key("experiment")))
+        .unwrap_or(false)
+}
+
+/// Reads an experiment file and applies `KEY.PATH=VALUE` overrides (dotted paths into the
+/// document, values in YAML).
+///
+/// # Errors
+///
+/// [`ExperimentError::Read`] when the file cannot be read or an override is malformed.
+pub fn read_document(path: &Path, overrides: &[String]) -> Result<Value, ExperimentError> {
+    let invalid = |message: String| ExperimentError::Read {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|error| invalid(error.to_string()))?;
+    let mut document: Value = serde_yaml::from_str(&text).map_err(|error| invalid(error.to_string()))?;
+    for argument in overrides {
+        let (key, value) = argument
+            .split_once('=')
+            .ok_or_else(|| invalid(format!("--set `{argument}`: expected KEY.PATH=VALUE")))?;
+        let value: Value = serde_yaml::from_str(value)
+            .map_err(|error| invalid(format!("--set `{argument}`: {error}")))?;
+        set_path(&mut document, key, value).map_err(|message| invalid(format!("--set `{argument}`: {message}")))?;
+    }
+    Ok(document)
+}
+
+/// Sets a dotted path (`train.epochs`) of a YAML document, creating mappings on the way.
+pub(crate) fn set_path(document: &mut Value, path: &str, value: Value) -> Result<(), String> {
+    let keys: Vec<&str> = path.split('.').collect();
+    let mut node = document;
+    for (depth, key) in keys.iter().enumerate() {
+        if key.is_empty() {
+            return Err(format!("empty key in `{path}`"));
+        }
+        let mapping = node
+            .as_mapping_mut()
+            .ok_or_else(|| format!("`{}` is not a mapping", keys[..depth].join(".")))?;
+        if depth + 1 == keys.len() {
+            mapping.insert(Value::from(*key), value);
+            return Ok(());
+        }
+        node = mapping
+            .entry(Value::from(*key))
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
+    }
+    Ok(())
+}
+
+/// Runs the experiment described by `document`.
+///
+/// # Errors
+///
+/// [`ExperimentError::Config`] for an unknown `experiment` kind or invalid settings, and the
+/// errors of the experiment.
+pub fn run_document(
+    path: &Path,
+    document: Value,
+    resume: bool,
+) -> Result<ExperimentResult, ExperimentError> {
+    let kind = document
+        .get("experiment")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    match kind.as_str() {
+        "mnist_classification" => {
+            let config: mnist::MnistExperimentConfig =
+                serde_path_to_error::deserialize(document).map_err(|error| ExperimentError::Read {
+                    path: path.to_path_buf(),
+                    message: format!("`{}`: {}", error.path(), error.inner()),
+                })?;
+            Ok(ExperimentResult::Mnist(mnist::run(&config, resume)?))
+        }
+        other => Err(ExperimentError::config(
+            "experiment",
+            format!("unknown experiment `{other}`; valid: mnist_classification"),
+        )),
+    }
+}
+
+/// Saves the merged configuration beside the results.
+pub(crate) fn write_config<T: Serialize>(folder: &Path, config: &T) -> Result<(), ExperimentError> {
+    let path = folder.join("config.yaml");
+    let text = serde_yaml::to_string(config).expect("configurations serialise");
+    write_atomic(&path, text.as_bytes())
+}
+
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ExperimentError> {
+    let text = serde_json::to_string_pretty(value).expect("results serialise");
+    write_atomic(path, text.as_bytes())
+}
+
+/// Writes a file under a temporary name and renames it, so readers never see half a file.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExperimentError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.partial"));
+    let error = |source| ExperimentError::File {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::write(&temporary, bytes).map_err(error)?;
+    std::fs::rename(&temporary, path).map_err(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_path_creates_and_replaces() {
+        let mut document: Value = serde_yaml::from_str("train: {epochs: 5}\n").unwrap();
+        set_path(&mut document, "train.epochs", Value::from(2)).unwrap();
+        set_path(&mut document, "sampler.samples", Value::from(25)).unwrap();
+        assert_eq!(document["train"]["epochs"], Value::from(2));
+        assert_eq!(document["sampler"]["samples"], Value::from(25));
+        assert!(set_path(&mut document, "train.epochs.x", Value::from(1)).is_err());
+        assert!(set_path(&mut document, "train..x", Value::from(1)).is_err());
+    }
+
+    #[test]
+    fn experiments_are_recognised() {
+        assert!(is_experiment("experiment: mnist_classification\n"));
+        assert!(!is_experiment("stages: []\n"));
+        assert!(!is_experiment(": not yaml ["));
+    }
+}
