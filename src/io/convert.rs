@@ -14,7 +14,8 @@
 //! W)`. The fastMRI file gets a header from [`Geometry::from_shapes`](super::Geometry) and,
 //! only when [`ConvertOptions::rss_target`] is set, a `reconstruction_rss` target with `max`
 //! and `norm`. In the other direction, k-space is written slice by slice as a 16-dimension BART
-//! array; targets, masks, headers and attributes have no place in a `.cfl` and are not copied.
+//! array. Targets, masks, headers and attributes have no place in a `.cfl`, so they are not
+//! copied.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -52,7 +53,7 @@ pub struct ConvertOptions<'a> {
     pub attributes: BTreeMap<String, AttributeValue>,
 }
 
-/// File format, told from the file name.
+/// File format, detected from the file name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileFormat {
     /// fastMRI HDF5: extension `.h5` or `.hdf5`.
@@ -62,7 +63,7 @@ pub enum FileFormat {
 }
 
 impl FileFormat {
-    /// Tells the format from the file name.
+    /// Detects the format from the file name.
     ///
     /// # Errors
     ///
@@ -84,7 +85,7 @@ impl FileFormat {
 }
 
 /// Converts `input` to `output`, one a BART array and the other a fastMRI file; the direction
-/// is told from the names by [`FileFormat::from_path`].
+/// follows from the file names, as [`FileFormat::from_path`] detects them.
 ///
 /// # Errors
 ///
@@ -220,7 +221,7 @@ fn fastmri_to_cfl(input: &Path, output: &Path) -> Result<(), IoError> {
     tracing::info!(input = %input.display(), output = %output.display(), ?shape, "converting fastMRI to BART array");
     let mut writer = CflWriter::create(output, &fastmri_to_cfl_dims(&shape))?;
     // SLICE is the slowest of the used dimensions, so each slice is one contiguous run of
-    // samples; within it READ varies fastest, then PHS1, then COIL.
+    // samples. Within it READ varies fastest, then PHS1, then COIL.
     for index in 0..shape.slices {
         let slice = file.read_slice(index)?;
         writer.write_samples(slice.permuted_axes([0, 2, 1]).iter().copied())?;

@@ -180,7 +180,7 @@ pub(crate) fn read_strings(
     strings.map(Some).map_err(|err| err.to_string())
 }
 
-/// Reads fixed-length strings through the smallest in-memory capacity that holds them, since
+/// Reads fixed-length strings through the smallest in-memory capacity they fit, since
 /// the `hdf5` crate fixes a string's capacity at compile time and HDF5 pads or truncates to it.
 fn read_fixed(
     container: &Container,

@@ -152,7 +152,7 @@ pub enum IoError {
     )]
     IncompleteWrite { path: PathBuf, missing: Vec<usize> },
 
-    /// The file format cannot be told from the file name.
+    /// The file format cannot be detected from the file name.
     #[error(
         "{}: unknown file format; expected {expected}",
         path.display()

@@ -321,13 +321,16 @@ impl FastMriFile {
         };
         let invalid = values.iter().position(|&v| v != 0.0 && v != 1.0);
         if let Some(position) = invalid {
+            let value = match td {
+                TypeDescriptor::Boolean => {
+                    "a bool byte that is neither FALSE (0) nor TRUE (1)".to_owned()
+                }
+                _ => format!("value {}", values[position]),
+            };
             return Err(IoError::InvalidValue {
                 path: self.path.clone(),
                 dataset: MASK.to_owned(),
-                reason: format!(
-                    "value {} at flat index {position}; mask values must be 0 or 1",
-                    values[position]
-                ),
+                reason: format!("{value} at flat index {position}; mask values must be 0 or 1"),
             });
         }
         Ok(values.into_iter().map(|v| v == 1.0).collect())

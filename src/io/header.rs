@@ -23,7 +23,7 @@ pub const ISMRMRD_NAMESPACE: &str = "http://www.ismrm.org/ISMRMRD";
 /// Width of the reconstruction crop when a file states none: fastMRI's 320.
 pub const DEFAULT_RECON_WIDTH: usize = 320;
 
-/// Where a [`Geometry`] came from.
+/// Origin of a [`Geometry`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GeometrySource {
@@ -44,7 +44,7 @@ pub struct Geometry {
     pub padding_left: usize,
     /// One past the last phase-encode column that is not zero padding.
     pub padding_right: usize,
-    /// Where the values came from.
+    /// Origin of the values.
     pub source: GeometrySource,
 }
 
@@ -126,9 +126,9 @@ impl Geometry {
     /// Builds the geometry of a file without a header from its k-space size `(H, W)`.
     ///
     /// The encoded size is `[H, W, 1]` and no column is padding. The reconstruction size is the
-    /// target's `(h, w)` when the file has a target; otherwise `w = min(W, 320)` and
-    /// `h = min(H, w)`, which gives fastMRI's 320x320 for knee k-space (640x368) and a square
-    /// `W x W` crop for images narrower than 320.
+    /// target's `(h, w)` when the file has a target. Otherwise it is `w = min(W, 320)` and
+    /// `h = min(H, w)`: fastMRI's 320x320 for knee k-space (640x368), and a square `W x W` crop
+    /// for images narrower than 320.
     pub fn from_shapes(height: usize, width: usize, target: Option<[usize; 2]>) -> Self {
         let [recon_h, recon_w] = target.unwrap_or_else(|| {
             let recon_w = width.min(DEFAULT_RECON_WIDTH);

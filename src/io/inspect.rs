@@ -58,7 +58,7 @@ pub struct Inspection {
     pub mask: Option<MaskSummary>,
     /// Root attributes.
     pub attributes: BTreeMap<String, AttributeValue>,
-    /// Why the file is not a usable fastMRI volume, if it is an HDF5 file that is not one.
+    /// Reason an HDF5 file is not a usable fastMRI volume; `None` for usable files.
     pub problem: Option<String>,
 }
 
@@ -205,7 +205,7 @@ impl fmt::Display for Inspection {
         if let Some(shape) = &self.kspace {
             writeln!(
                 f,
-                "  kspace: {} slices, {} coils, H = {}, W = {}",
+                "  kspace: slices = {}, coils = {}, H = {}, W = {}",
                 shape.slices, shape.coils, shape.height, shape.width
             )?;
         }

@@ -1,7 +1,8 @@
-//! Writer of complete fastMRI k-space files, in the on-disk types h5py produces: `kspace` as the
-//! compound `{r: float32, i: float32}` (numpy complex64), `ismrmrd_header` as a scalar
-//! variable-length UTF-8 string, targets as float32, `max` and `norm` as float64 scalars and
-//! string attributes as variable-length UTF-8.
+//! Writer of complete fastMRI k-space files, in the on-disk types that h5py produces.
+//!
+//! `kspace` is the compound `{r: float32, i: float32}` (numpy complex64) and `ismrmrd_header` a
+//! scalar variable-length UTF-8 string. Targets are float32, `max` and `norm` float64 scalars,
+//! and string attributes variable-length UTF-8.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,7 +18,7 @@ use super::header::Geometry;
 use super::reconstruction::{create_hdf5, PartialFile};
 use crate::Complex32;
 
-/// What [`write_kspace_file`] writes besides k-space.
+/// Contents of a file written by [`write_kspace_file`] besides `kspace`.
 #[derive(Clone, Debug, Default)]
 pub struct KspaceFileOptions<'a> {
     /// Geometry for `ismrmrd_header`; `None` uses [`Geometry::from_shapes`] with the target's

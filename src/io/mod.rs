@@ -60,8 +60,8 @@ pub use reconstruction::{write_reconstruction, ReconstructionWriter, RECONSTRUCT
 
 /// Switches off the HDF5 library's error printing on this thread.
 ///
-/// The `hdf5` crate already does this once per thread on its first call; calling it again at
-/// every entry point keeps the promise even if a caller switched printing back on.
+/// The `hdf5` crate already does this once per thread on its first call. Calling it again at
+/// every entry point keeps stderr quiet even if a caller switched printing back on.
 fn silence_hdf5() {
     hdf5::silence_errors(true);
 }
