@@ -2,6 +2,7 @@
 
 Usage:
     fixtures.py write DIR        write every fixture into DIR, plus h5py's view of each slice
+    fixtures.py large FILE       write a 105 MB multi-coil volume (10, 16, 320, 256), slice by slice
     fixtures.py dump FILE DIR    write h5py's view of FILE's datasets into DIR
     fixtures.py describe FILE    print FILE's datasets and attributes as h5py sees them (JSON)
     fixtures.py compare FILE     rebuild FILE's contents with h5py and print the differences
@@ -272,6 +273,17 @@ def write_bad_fixtures(folder, rng):
     )
 
 
+def write_large(path):
+    """A volume ten times larger than one slice, written without holding it in memory."""
+    shape = (10, 16, 320, 256)
+    rng = np.random.default_rng(7)
+    with h5py.File(path, "w") as f:
+        dataset = f.create_dataset("kspace", shape=shape, dtype=np.complex64)
+        for index in range(shape[0]):
+            dataset[index] = random_kspace(rng, shape[1:])
+        f["ismrmrd_header"] = full_header(shape, (256, 256))
+
+
 def as_complex64(data):
     """h5py's array as numpy complex64, whatever the compound's member names."""
     if data.dtype.names is None:
@@ -385,6 +397,8 @@ def main():
         write_bad_fixtures(folder, rng)
         for name in GOOD_FIXTURES:
             dump(os.path.join(folder, name), folder)
+    elif command == "large" and len(sys.argv) == 3:
+        write_large(sys.argv[2])
     elif command == "dump" and len(sys.argv) == 4:
         dump(sys.argv[2], sys.argv[3])
     elif command == "describe" and len(sys.argv) == 3:

@@ -624,6 +624,78 @@ fn open_rejected_files_in_child() {
     println!("opened {} rejected files", names.len());
 }
 
+#[test]
+fn reader_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<FastMriFile>();
+    assert_send_sync::<ReconstructionWriter>();
+    assert_send_sync::<IoError>();
+}
+
+/// Peak resident memory of this process in bytes (Linux `VmHWM`).
+fn peak_memory() -> u64 {
+    let status =
+        std::fs::read_to_string("/proc/self/status").expect("cannot read /proc/self/status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("no VmHWM line");
+    let kilobytes: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kilobytes * 1024
+}
+
+/// Reads a 105 MB volume slice by slice in a child process, where no other test allocates,
+/// and checks that peak memory grows by far less than the volume.
+#[test]
+fn slice_reads_keep_memory_bounded() {
+    let folder = temp_dir();
+    let path = folder.path().join("large.h5");
+    run_fixtures(&["large".as_ref(), path.as_os_str()]);
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "read_large_file_in_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("DPS_IO_CHILD_LARGE", &path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
+    let growth: u64 = stdout
+        .lines()
+        .find_map(|l| l.split_once("peak memory growth: ").map(|(_, value)| value))
+        .unwrap_or_else(|| panic!("child did not run:\n{stdout}"))
+        .parse()
+        .unwrap();
+    let slice_bytes = 16 * 320 * 256 * 8;
+    let volume_bytes = 10 * slice_bytes;
+    // One slice returned, one being read and HDF5's buffers stay under three slices (the whole
+    // volume is ten).
+    assert!(
+        growth < 3 * slice_bytes,
+        "peak memory grew by {growth} bytes reading a {volume_bytes}-byte volume slice by slice"
+    );
+}
+
+#[test]
+fn read_large_file_in_child() {
+    let Some(path) = std::env::var_os("DPS_IO_CHILD_LARGE") else {
+        return;
+    };
+    let before = peak_memory();
+    let file = FastMriFile::open(&path).unwrap();
+    let mut total = 0.0f64;
+    for index in 0..file.shape().slices {
+        let slice = file.read_slice(index).unwrap();
+        total += slice.iter().map(|v| f64::from(v.re)).sum::<f64>();
+    }
+    assert!(total.is_finite());
+    println!("peak memory growth: {}", peak_memory() - before);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Real data
 
