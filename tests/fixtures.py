@@ -1,10 +1,10 @@
-"""Write fastMRI-like HDF5 test files with h5py, and report how h5py sees files.
+"""Write fastMRI-like HDF5 test files with h5py, and report how h5py reads files.
 
 Usage:
     fixtures.py write DIR        write every fixture into DIR, plus h5py's view of each slice
     fixtures.py large FILE       write a 105 MB multi-coil volume (10, 16, 320, 256), slice by slice
     fixtures.py dump FILE DIR    write h5py's view of FILE's datasets into DIR
-    fixtures.py describe FILE    print FILE's datasets and attributes as h5py sees them (JSON)
+    fixtures.py describe FILE    print FILE's datasets and attributes as h5py reads them (JSON)
     fixtures.py compare FILE     rebuild FILE's contents with h5py and print the differences
                                  in on-disk types, shapes and attribute types (JSON)
 

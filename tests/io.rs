@@ -651,6 +651,7 @@ fn slice_reads_keep_memory_bounded() {
     let folder = temp_dir();
     let path = folder.path().join("large.h5");
     run_fixtures(&["large".as_ref(), path.as_os_str()]);
+
     let output = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -664,6 +665,7 @@ fn slice_reads_keep_memory_bounded() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
+
     let growth: u64 = stdout
         .lines()
         .find_map(|l| l.split_once("peak memory growth: ").map(|(_, value)| value))
@@ -893,6 +895,7 @@ fn reconstruction_writer_rejects_bad_slices() {
         matches!(&err, IoError::InvalidShape { found, .. } if found == &[5, 4]),
         "{err:?}"
     );
+
     let err = writer
         .write_slice(2, &Array2::zeros((4, 5)).view())
         .unwrap_err();
@@ -907,6 +910,7 @@ fn reconstruction_writer_rejects_bad_slices() {
         ),
         "{err:?}"
     );
+
     let mut with_nan = Array2::zeros((4, 5));
     with_nan[[3, 1]] = f32::NAN;
     let err = writer.write_slice(1, &with_nan.view()).unwrap_err();
@@ -914,6 +918,7 @@ fn reconstruction_writer_rejects_bad_slices() {
         matches!(&err, IoError::NonFinite { first, .. } if first == &[3, 1]),
         "{err:?}"
     );
+
     let err = ReconstructionWriter::create(folder.path().join("z.h5"), 0, 4, 5).unwrap_err();
     assert!(matches!(err, IoError::InvalidShape { .. }), "{err:?}");
 }
@@ -1218,7 +1223,8 @@ fn convert_bart_phantom_to_fastmri() {
         target.index_axis(Axis(0), 0),
         crop_magnitude(slice.view(), [32, 32])
     );
-    assert!(file.attributes().max.is_some() && file.attributes().norm.is_some());
+    assert!(file.attributes().max.is_some());
+    assert!(file.attributes().norm.is_some());
 }
 
 #[test]
