@@ -948,6 +948,16 @@ fn kspace_file_matches_h5py_types() {
     );
     attributes.insert("patient_id".to_owned(), AttributeValue::Text("p-1".into()));
     attributes.insert("acceleration".to_owned(), AttributeValue::Integer(4));
+    attributes.insert("flag".to_owned(), AttributeValue::Bool(true));
+    attributes.insert(
+        "offsets".to_owned(),
+        AttributeValue::FloatList(vec![0.5, 1.5]),
+    );
+    attributes.insert("counts".to_owned(), AttributeValue::IntegerList(vec![3, 4]));
+    attributes.insert(
+        "labels".to_owned(),
+        AttributeValue::TextList(vec!["a".into(), "bc".into()]),
+    );
     let options = KspaceFileOptions {
         geometry: None,
         target: Some(("reconstruction_rss", target.view())),
@@ -982,6 +992,14 @@ fn kspace_file_matches_h5py_types() {
 
     let file = FastMriFile::open(&path).unwrap();
     assert_eq!(file.geometry().recon_size, [8, 8, 1]);
+    let all = &file.attributes().all;
+    assert_eq!(all["flag"], AttributeValue::Bool(true));
+    assert_eq!(all["offsets"], AttributeValue::FloatList(vec![0.5, 1.5]));
+    assert_eq!(all["counts"], AttributeValue::IntegerList(vec![3, 4]));
+    assert_eq!(
+        all["labels"],
+        AttributeValue::TextList(vec!["a".into(), "bc".into()])
+    );
     for index in 0..3 {
         assert_eq!(
             file.read_slice(index).unwrap(),
