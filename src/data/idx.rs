@@ -87,10 +87,11 @@ pub fn read_idx_u8(path: &Path) -> Result<IdxArray, DataError> {
 ///
 /// # Errors
 ///
-/// [`DataError::BadMagic`] when the magic is not `00 00 tt dd` with `dd >= 1`,
-/// [`DataError::UnsupportedType`] for a type code other than 0x08, [`DataError::Truncated`]
-/// when the header or the data is shorter than declared, [`DataError::TrailingBytes`] when the
-/// file is longer, and [`DataError::SizeOverflow`] when the declared sizes overflow `usize`.
+/// - [`DataError::BadMagic`] when the magic is not `00 00 tt dd` with `dd >= 1`.
+/// - [`DataError::UnsupportedType`] for a type code other than 0x08.
+/// - [`DataError::Truncated`] when the header or the data is shorter than declared.
+/// - [`DataError::TrailingBytes`] when the file is longer than declared.
+/// - [`DataError::SizeOverflow`] when the declared sizes overflow `usize`.
 pub fn parse_idx_u8(path: &Path, mut bytes: Vec<u8>) -> Result<IdxArray, DataError> {
     let found_bytes = bytes.len() as u64;
     let Some(&[zero_a, zero_b, type_code, ndims]) = bytes.first_chunk::<4>() else {
@@ -178,7 +179,7 @@ pub fn read_images(path: &Path) -> Result<IdxImages, DataError> {
     let &[count, rows, cols] = array.dims.as_slice() else {
         return Err(DataError::WrongDimensionCount {
             path: path.to_path_buf(),
-            what: "images, rows, columns",
+            axes: "images, rows, columns",
             expected: 3,
             found: array.dims.len(),
         });
@@ -202,7 +203,7 @@ pub fn read_labels(path: &Path) -> Result<Vec<u8>, DataError> {
     if array.dims.len() != 1 {
         return Err(DataError::WrongDimensionCount {
             path: path.to_path_buf(),
-            what: "labels",
+            axes: "labels",
             expected: 1,
             found: array.dims.len(),
         });

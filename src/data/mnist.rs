@@ -1,8 +1,10 @@
 //! The MNIST data set and its training, validation and test splits.
 //!
-//! Splits follow the DPS paper (Huijben et al., ICLR 2020): the classifier trains on the 60,000
-//! official training images (or a subset of them), and the 10,000 official test images are
-//! divided into 5,000 validation and 5,000 test images by a seeded permutation.
+//! Splits follow the MNIST experiment of Huijben, Veeling and van Sloun, "Deep Probabilistic
+//! Subsampling", ICLR 2020. The classifier trains on the 60,000 official training images or a
+//! subset of them. The 10,000 official test images are divided into 5,000 validation and 5,000
+//! test images by a seeded permutation. The paper reports 50,000 training images without saying
+//! which; `train_subset: 50000` reproduces that count with a random choice of images.
 //!
 //! - Validation and test: [`SplitMix64::for_stream`]`(split_seed, VALIDATION_TEST_STREAM)`
 //!   permutes `0..n_test`. The first `n_test / 2` entries form the validation split and the rest
@@ -38,9 +40,8 @@ pub const NUM_CLASSES: usize = 10;
 /// Seed of the validation/test split when none is configured.
 pub const DEFAULT_SPLIT_SEED: u64 = 0;
 
-/// Stream of the split seed that permutes the official test set; the top of the stream range,
-/// so that it does not coincide with the per-epoch streams `0, 1, 2, ...` of a batch loader
-/// seeded with the same number.
+/// Stream of the split seed that permutes the official test set. Batch loaders use the streams
+/// `0, 1, 2, ...` for their epochs, so the split streams sit at the top of the range.
 const VALIDATION_TEST_STREAM: u64 = u64::MAX;
 
 /// Stream of the split seed that selects the training subset.
@@ -71,7 +72,7 @@ impl Domain {
     }
 }
 
-/// Where to find MNIST and how to split it, as read from YAML or JSON.
+/// Source files and split settings of MNIST, as read from YAML or JSON.
 ///
 /// Either `dir` (a folder with the four official files, each plain or with `.gz`) or all four
 /// file paths must be set, not both.
@@ -84,7 +85,7 @@ impl Domain {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MnistConfig {
-    /// Folder that holds the four official files.
+    /// Folder that contains the four official files.
     #[serde(default)]
     pub dir: Option<PathBuf>,
     /// Path of `train-images-idx3-ubyte[.gz]`.
@@ -289,7 +290,7 @@ impl Split {
         &self.source_indices
     }
 
-    /// The values of example `index`.
+    /// Returns the values of example `index`.
     ///
     /// # Panics
     ///

@@ -3,11 +3,12 @@
 //! Layout shared by every split:
 //!
 //! - An image is 28 x 28 pixels stored row-major (row, then column), as in the IDX files.
-//! - A split stores all its examples in one contiguous `Vec<f32>` of shape `(n, features)`:
-//!   `features = 784` in the pixel domain (pixels as `u8 / 255` in `[0, 1]`) and
-//!   `features = 1568` in the Fourier domain, where each example is `(2, 28, 28)`: the real part
+//! - A split stores all its examples in one contiguous `Vec<f32>` of shape `(n, features)`.
+//! - In the pixel domain `features = 784`, with pixels as `u8 / 255` in `[0, 1]`.
+//! - In the Fourier domain `features = 1568`, and each example is `(2, 28, 28)`: the real part
 //!   of the centred orthonormal 2-D DFT, then the imaginary part, each row-major with the DC bin
-//!   at `(14, 14)` ([`fourier`]).
+//!   at `(14, 14)` ([`fourier`]). Bin `f` of the 784 candidates is input `f` (real part) and
+//!   input `784 + f` (imaginary part), so a k-space mask applies to both halves alike.
 //! - Labels are digits `0..=9`, stored as `u8` and copied into batches as `i64`, the class index
 //!   type of cross-entropy losses.
 //!
@@ -67,10 +68,10 @@ pub enum DataError {
     },
 
     /// The file has a different number of dimensions than the data it must contain.
-    #[error("{path} has {found} dimensions, expected {expected} ({what})")]
+    #[error("{path} has {found} dimensions, expected {expected} ({axes})")]
     WrongDimensionCount {
         path: PathBuf,
-        what: &'static str,
+        axes: &'static str,
         expected: usize,
         found: usize,
     },
