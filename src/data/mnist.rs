@@ -336,7 +336,7 @@ impl Split {
     ///
     /// # Panics
     ///
-    /// Panics if the split is already in the Fourier domain.
+    /// Panics if the split is already in the Fourier domain or `dft` is not of side 28.
     pub fn to_fourier(&self, dft: &CenteredDft) -> Split {
         assert_eq!(
             self.domain,
