@@ -9,6 +9,7 @@
 //! - The Fourier transform is the centred orthonormal one, `fft2c(x) =
 //!   fftshift(fft2(ifftshift(x)))` scaled by `1/sqrt(H W)`, over the last two axes ([`fft`]).
 
+pub mod data;
 pub mod fft;
 pub mod io;
 pub mod mask;
