@@ -10,6 +10,8 @@
 //!   fftshift(fft2(ifftshift(x)))` scaled by `1/sqrt(H W)`, over the last two axes ([`fft`]).
 
 pub mod data;
+#[cfg(feature = "torch")]
+pub mod experiments;
 pub mod fft;
 pub mod io;
 pub mod mask;
@@ -17,8 +19,11 @@ pub mod metrics;
 pub mod operator;
 pub mod pipeline;
 pub mod recon;
+pub mod stages;
 #[cfg(feature = "torch")]
 pub mod torch;
+#[cfg(feature = "torch")]
+pub mod train;
 pub mod transforms;
 
 /// Single-precision complex sample, the element type of all k-space and complex images.

@@ -44,6 +44,7 @@ mod fastmri;
 mod header;
 mod inspect;
 mod kspace_writer;
+mod png;
 mod reconstruction;
 
 pub use attributes::{AttributeValue, RootAttributes};
@@ -56,6 +57,7 @@ pub use fastmri::{FastMriFile, KspaceShape, StoredMask, TARGET_NAMES};
 pub use header::{Geometry, GeometrySource, HeaderError, DEFAULT_RECON_WIDTH, ISMRMRD_NAMESPACE};
 pub use inspect::{inspect, DatasetInfo, Inspection, MaskSummary};
 pub use kspace_writer::{write_kspace_file, KspaceFileOptions};
+pub use png::{write_png, Scaling};
 pub use reconstruction::{write_reconstruction, ReconstructionWriter, RECONSTRUCTION_DATASET};
 
 /// Switches off the HDF5 library's error printing on this thread.
