@@ -1,1 +1,0 @@
-//! Centred orthonormal 2-D FFT.
