@@ -3,7 +3,7 @@
 //! Log lines go through the bar's `suspend`, so they print above the bar instead of tearing
 //! it.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -46,6 +46,7 @@ impl SliceProgress {
         tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(self.clone())
             .init();
     }

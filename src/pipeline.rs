@@ -1,1 +1,0 @@
-//! YAML pipelines and stages.
