@@ -11,6 +11,8 @@
 
 pub mod fft;
 pub mod io;
+#[cfg(feature = "torch")]
+pub mod learned;
 pub mod mask;
 pub mod metrics;
 pub mod operator;
