@@ -18,7 +18,7 @@ pub enum SamplerError {
 
     /// A fixed mask does not have one entry per candidate of its domain.
     #[error(
-        "fixed mask has {found} entries but the {domain} domain has {expected} candidates; \
+        "fixed mask has {found} entries but the {domain} domain has {expected} candidates, so \
          give one entry per candidate"
     )]
     MaskLength {
@@ -38,14 +38,16 @@ pub enum SamplerError {
     MissingFixedMask,
 
     /// An export that needs learned logits was asked of a sampler without them.
-    #[error("the `{method}` sampler has no logits to export; export logits of a learned sampler")]
+    #[error(
+        "the `{method}` sampler has no logits to export, so export those of a learned sampler"
+    )]
     NoLogits {
         /// Method name of the sampler.
         method: &'static str,
     },
 
     /// The YAML text is not a valid sampler config.
-    #[error("invalid sampler config: {source}; see `SamplerConfig` for the accepted fields")]
+    #[error("invalid sampler config: {source} (see `SamplerConfig` for the accepted fields)")]
     Yaml {
         /// The parser's error, with line and column.
         #[source]

@@ -74,7 +74,7 @@ pub fn write_deterministic_mask_png(
 
 /// Writes the sampler's logits as a little-endian `f32` `.npy` file (see [`super::npy`]).
 ///
-/// Shapes: DPS-top1 `(M, H, W)` on grids and `(M, W_free)` for lines; DPS-topK and LOUPE
+/// Shapes: DPS-top1 `(M, H, W)` on grids and `(M, W_free)` for lines. DPS-topK and LOUPE:
 /// `(H, W)` on grids and `(W_free)` for lines, `W_free` being the columns outside the centre
 /// band in the order of [`super::Domain::free_candidates`].
 ///

@@ -15,7 +15,7 @@ pub(crate) fn gumbel_noise(shape: &[i64], device: Device) -> Tensor {
 /// Returns `hard` in the forward pass with the gradient of `soft` (`hard + soft - sg(soft)`).
 ///
 /// The difference `soft - sg(soft)` is computed first, so it is exactly 0 in the forward pass
-/// and the result equals `hard` bit for bit; `(hard + soft) - soft` would round.
+/// and the result equals `hard` bit for bit, whereas `(hard + soft) - soft` would round.
 pub(crate) fn straight_through(hard: &Tensor, soft: &Tensor) -> Tensor {
     hard + (soft - soft.detach())
 }

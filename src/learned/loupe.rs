@@ -21,7 +21,7 @@ use super::domain::CandidateLayout;
 use super::gumbel::indices_to_mask;
 use super::{
     acceleration, check_batch, Domain, Method, Mode, Sampler, SamplerConfig, SamplerError,
-    TrainingSchedule, LOGITS_VARIABLE,
+    TrainingSchedule, LOGITS_NAME, SAMPLER_PATH,
 };
 
 /// Bounds of the initial probabilities p.
@@ -57,8 +57,8 @@ impl Loupe {
         let layout = CandidateLayout::new(&domain, device);
         let var_store = nn::VarStore::new(device);
         let (low, high) = INITIAL_PROBABILITY_RANGE;
-        let mut logits = var_store.root().f_var(
-            LOGITS_VARIABLE,
+        let mut logits = var_store.root().sub(SAMPLER_PATH).f_var(
+            LOGITS_NAME,
             &[layout.free()],
             nn::Init::Uniform { lo: low, up: high },
         )?;

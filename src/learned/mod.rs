@@ -53,8 +53,12 @@ pub use topk::DpsTopK;
 
 use tch::{nn, Tensor};
 
-/// Name of the logit variable inside a sampler's [`nn::VarStore`].
+/// Full name of the logit variable inside a sampler's [`nn::VarStore`].
 pub const LOGITS_VARIABLE: &str = "sampler.logits";
+
+/// Path and name that make up [`LOGITS_VARIABLE`], because tch joins path parts with a dot.
+const SAMPLER_PATH: &str = "sampler";
+const LOGITS_NAME: &str = "logits";
 
 /// How [`Sampler::sample`] draws a mask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,8 +68,10 @@ pub enum Mode {
     /// Fresh noise per example without gradient: the test-time sampling of the original DPS
     /// TensorFlow code (its MNIST results average 100 such passes).
     Stochastic,
-    /// No noise: the top-M candidates of the logits, the same mask for every example and call
-    /// (the test-time choice of the authors' later PyTorch code). No gradient.
+    /// No noise, so every example and call gets the same mask (the test-time choice of the
+    /// authors' later PyTorch code). DPS-topK takes the top-M logits, LOUPE the top-M p', and
+    /// DPS-top1 the argmax of each row, in row order, among the candidates still free. No
+    /// gradient.
     Deterministic,
 }
 
@@ -77,8 +83,8 @@ pub trait Sampler {
     /// Candidates and their layout.
     fn domain(&self) -> &Domain;
 
-    /// Number of sampled candidates per example, centre band included. For LOUPE in
-    /// [`Mode::Train`] this is the expected number, because its training mask is soft.
+    /// Number of sampled candidates per example, centre band included. LOUPE's soft training
+    /// mask has no count, so for LOUPE this is the count of its evaluation masks.
     fn samples_per_example(&self) -> usize;
 
     /// Draws a `(batch, N)` float mask.

@@ -15,7 +15,7 @@ use super::gumbel::{gumbel_noise, softmax_entropy, straight_through};
 use super::row_order::shuffled_rows;
 use super::{
     acceleration, check_batch, Domain, Method, Mode, Sampler, SamplerConfig, SamplerError,
-    TrainingSchedule, LOGITS_VARIABLE,
+    TrainingSchedule, LOGITS_NAME, SAMPLER_PATH,
 };
 
 /// The DPS-top1 sampler.
@@ -41,8 +41,8 @@ impl DpsTop1 {
         let rows = domain.learned_budget(config.samples)?;
         let layout = CandidateLayout::new(&domain, device);
         let var_store = nn::VarStore::new(device);
-        let logits = var_store.root().f_var(
-            LOGITS_VARIABLE,
+        let logits = var_store.root().sub(SAMPLER_PATH).f_var(
+            LOGITS_NAME,
             &[rows as i64, layout.free()],
             nn::Init::Randn {
                 mean: 0.0,
@@ -189,7 +189,7 @@ mod tests {
         let _ = logits.grad().zero_();
 
         let mask_values: Vec<Vec<f32>> = Vec::try_from(&mask).unwrap();
-        let mut expected = Tensor::zeros([], (Kind::Float, Device::Cpu));
+        let mut terms = Vec::new();
         for b in 0..batch {
             let mut taken = vec![false; free as usize];
             for &row in &order {
@@ -201,17 +201,17 @@ mod tests {
                 assert_eq!(mask_values[b as usize][pick], 1.0);
                 taken[pick] = true;
                 let soft = (masked / temperature).softmax(0, Kind::Float);
-                expected = expected + (soft * weights.get(b)).sum(Kind::Float);
+                terms.push((soft * weights.get(b)).sum(Kind::Float));
             }
         }
-        expected.backward();
+        Tensor::stack(&terms, 0).sum(Kind::Float).backward();
         let reference = logits.grad();
         assert!(straight.allclose(&reference, 1e-5, 1e-6, false));
     }
 
     #[test]
     fn deterministic_picks_follow_row_order() {
-        // Rows 0 and 1 both prefer candidate 2; row 1 comes first, so row 0 falls back to 4.
+        // Rows 0 and 1 both prefer candidate 2. Row 1 comes first, so row 0 falls back to 4.
         let logits = Tensor::from_slice2(&[[0f32, 0., 5., 0., 4.], [0., 3., 6., 0., 0.]]);
         let noise = Tensor::zeros([1, 2, 5], (Kind::Float, Device::Cpu));
         let mask = select_rows(&logits, &noise, &[1, 0], None);

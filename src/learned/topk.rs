@@ -15,7 +15,7 @@ use super::domain::CandidateLayout;
 use super::gumbel::{gumbel_noise, indices_to_mask, softmax_entropy, straight_through};
 use super::{
     acceleration, check_batch, Domain, Method, Mode, Sampler, SamplerConfig, SamplerError,
-    TrainingSchedule, LOGITS_VARIABLE,
+    TrainingSchedule, LOGITS_NAME, SAMPLER_PATH,
 };
 
 /// The DPS-topK sampler.
@@ -41,8 +41,8 @@ impl DpsTopK {
         let picks = domain.learned_budget(config.samples)? as i64;
         let layout = CandidateLayout::new(&domain, device);
         let var_store = nn::VarStore::new(device);
-        let logits = var_store.root().f_var(
-            LOGITS_VARIABLE,
+        let logits = var_store.root().sub(SAMPLER_PATH).f_var(
+            LOGITS_NAME,
             &[layout.free()],
             nn::Init::Randn {
                 mean: 0.0,
@@ -176,7 +176,7 @@ mod tests {
         let straight = logits.grad().copy();
         let _ = logits.grad().zero_();
 
-        let mut expected = Tensor::zeros([], (Kind::Float, Device::Cpu));
+        let mut terms = Vec::new();
         for b in 0..batch {
             let perturbed = &logits + noise.get(b);
             let mut blocked = vec![false; free as usize];
@@ -184,13 +184,13 @@ mod tests {
                 let masked =
                     perturbed.masked_fill(&Tensor::from_slice(&blocked), f64::NEG_INFINITY);
                 let soft = (&masked / temperature).softmax(0, Kind::Float);
-                expected = expected + (soft * weights.get(b)).sum(Kind::Float);
+                terms.push((soft * weights.get(b)).sum(Kind::Float));
                 let pick = masked.argmax(0, false).int64_value(&[]) as usize;
                 assert_eq!(mask.double_value(&[b, pick as i64]), 1.0);
                 blocked[pick] = true;
             }
         }
-        expected.backward();
+        Tensor::stack(&terms, 0).sum(Kind::Float).backward();
         assert!(straight.allclose(&logits.grad(), 1e-5, 1e-6, false));
     }
 
