@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
 
 use dps::learned::export::{
     write_deterministic_mask_png, write_line_probabilities_csv, write_logits_npy, write_map_png,
@@ -19,6 +20,13 @@ use tch::{Device, Kind, Tensor};
 
 const LEARNED: [Method; 3] = [Method::DpsTop1, Method::DpsTopK, Method::Loupe];
 const MODES: [Mode; 3] = [Mode::Train, Mode::Stochastic, Mode::Deterministic];
+
+/// Serialises the tests, because libtorch's generator is global: another test drawing between
+/// `tch::manual_seed` and a draw would break the reproducibility checks.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn pixel(height: usize, width: usize) -> DomainConfig {
     DomainConfig::Pixel { height, width }
@@ -64,6 +72,7 @@ fn assert_hard_masks(mask: &Tensor, samples: usize, context: &str) {
 
 #[test]
 fn dps_draws_exactly_m_distinct() {
+    let _serial = serial();
     tch::manual_seed(1);
     let sizes = [
         (1, 1, 1),
@@ -93,6 +102,7 @@ fn dps_draws_exactly_m_distinct() {
 
 #[test]
 fn dps_mask_sizes_at_mnist_scale() {
+    let _serial = serial();
     tch::manual_seed(2);
     for method in [Method::DpsTop1, Method::DpsTopK] {
         let sampler = build(method, pixel(28, 28), 25);
@@ -102,6 +112,7 @@ fn dps_mask_sizes_at_mnist_scale() {
 
 #[test]
 fn training_masks_differ_between_examples() {
+    let _serial = serial();
     tch::manual_seed(3);
     for method in LEARNED {
         let sampler = build(method, pixel(10, 10), 10);
@@ -119,6 +130,7 @@ fn training_masks_differ_between_examples() {
 
 #[test]
 fn task_loss_gradient_reaches_logits() {
+    let _serial = serial();
     tch::manual_seed(4);
     for method in LEARNED {
         let sampler = build(method, pixel(6, 6), 8);
@@ -139,6 +151,7 @@ fn task_loss_gradient_reaches_logits() {
 
 #[test]
 fn learned_samplers_own_one_variable() {
+    let _serial = serial();
     for method in LEARNED {
         let sampler = build(method, pixel(4, 4), 3);
         let variables = sampler.var_store().unwrap().variables();
@@ -152,6 +165,7 @@ fn learned_samplers_own_one_variable() {
 
 #[test]
 fn pixel_image_mask_is_row_major() {
+    let _serial = serial();
     tch::manual_seed(17);
     let sampler = build(Method::DpsTopK, pixel(3, 4), 5);
     let image = sampler.sample_image_mask(2, Mode::Deterministic);
@@ -167,6 +181,7 @@ fn pixel_image_mask_is_row_major() {
 
 #[test]
 fn evaluation_masks_carry_no_gradient() {
+    let _serial = serial();
     for method in LEARNED {
         let sampler = build(method, pixel(4, 4), 3);
         for mode in [Mode::Stochastic, Mode::Deterministic] {
@@ -185,6 +200,7 @@ fn evaluation_masks_carry_no_gradient() {
 
 #[test]
 fn entropy_penalty_gradient_reaches_top1_logits() {
+    let _serial = serial();
     let mut config = SamplerConfig::new(Method::DpsTop1, pixel(4, 4), 3);
     config.entropy_weight = EntropyWeightSchedule::Constant(2e-4);
     let sampler = config.build(Device::Cpu, None).unwrap();
@@ -201,6 +217,7 @@ fn entropy_penalty_gradient_reaches_top1_logits() {
 
 #[test]
 fn seeded_draws_are_reproducible() {
+    let _serial = serial();
     for method in LEARNED {
         let draw = || {
             tch::manual_seed(42);
@@ -215,6 +232,7 @@ fn seeded_draws_are_reproducible() {
 
 #[test]
 fn top1_row_order_follows_its_seed() {
+    let _serial = serial();
     let order_for = |seed| {
         let mut config = SamplerConfig::new(Method::DpsTop1, pixel(8, 8), 20);
         config.row_order_seed = seed;
@@ -232,6 +250,7 @@ fn top1_row_order_follows_its_seed() {
 
 #[test]
 fn dominant_logit_is_picked_nearly_always() {
+    let _serial = serial();
     tch::manual_seed(6);
     let (candidates, favourite) = (50, 17usize);
 
@@ -275,6 +294,7 @@ fn dominant_logit_is_picked_nearly_always() {
 
 #[test]
 fn loupe_rescaled_mean_equals_rate() {
+    let _serial = serial();
     let config = SamplerConfig::new(Method::Loupe, pixel(8, 8), 10);
     let loupe = Loupe::new(&config, Device::Cpu).unwrap();
     let rate = 10.0 / 64.0;
@@ -303,6 +323,7 @@ fn loupe_rescaled_mean_equals_rate() {
 
 #[test]
 fn loupe_modes_follow_their_scores() {
+    let _serial = serial();
     tch::manual_seed(8);
     let loupe = build(Method::Loupe, pixel(4, 5), 4);
     let train = rows(&loupe.sample(8, Mode::Train));
@@ -325,6 +346,7 @@ fn loupe_modes_follow_their_scores() {
 
 #[test]
 fn deterministic_mask_never_changes() {
+    let _serial = serial();
     tch::manual_seed(9);
     for method in LEARNED {
         let sampler = build(method, pixel(6, 7), 9);
@@ -339,6 +361,7 @@ fn deterministic_mask_never_changes() {
 
 #[test]
 fn topk_deterministic_mask_is_top_logits() {
+    let _serial = serial();
     tch::manual_seed(10);
     let sampler = build(Method::DpsTopK, pixel(5, 6), 7);
     let logits: Vec<f32> = Vec::try_from(&sampler.logits().unwrap().detach()).unwrap();
@@ -353,6 +376,7 @@ fn topk_deterministic_mask_is_top_logits() {
 
 #[test]
 fn center_lines_always_sampled_within_budget() {
+    let _serial = serial();
     tch::manual_seed(11);
     let (width, center) = (40, 6);
     let band = Domain::lines(6, width, center, false)
@@ -385,6 +409,7 @@ fn center_lines_always_sampled_within_budget() {
 
 #[test]
 fn line_logits_cover_free_columns_only() {
+    let _serial = serial();
     let sampler = build(Method::DpsTop1, lines(30, 4, false), 5);
     assert_eq!(sampler.logits().unwrap().size(), vec![5, 26]);
     let free = sampler.domain().free_candidates();
@@ -394,6 +419,7 @@ fn line_logits_cover_free_columns_only() {
 
 #[test]
 fn fixed_sampler_passes_mask_unchanged() {
+    let _serial = serial();
     tch::manual_seed(12);
     let mask: Vec<bool> = (0..35).map(|i| (i * 7 + 3) % 5 < 2).collect();
     let expected: Vec<f32> = mask
@@ -416,6 +442,7 @@ fn fixed_sampler_passes_mask_unchanged() {
 
 #[test]
 fn fixed_sampler_from_grid_and_indices() {
+    let _serial = serial();
     let domain = Domain::pixel(3, 4).unwrap();
     let mut grid = Array2::from_elem((3, 4), false);
     grid[[0, 1]] = true;
@@ -444,6 +471,7 @@ fn fixed_sampler_from_grid_and_indices() {
 
 #[test]
 fn one_yaml_line_switches_method() {
+    let _serial = serial();
     let base = "domain: {kind: lines, height: 6, width: 32, center_lines: 4}\nsamples: 6\n\
                 temperature: 5.0\nentropy_weight: 2.0e-4\n";
     let rest = format!("{base}fixed_indices: [0, 5, 14, 15, 16, 17]\n");
@@ -467,6 +495,7 @@ fn one_yaml_line_switches_method() {
 
 #[test]
 fn schedules_follow_epochs() {
+    let _serial = serial();
     let text = "method: dps_top1\ndomain: {kind: pixel, height: 4, width: 4}\nsamples: 2\n\
                 temperature: {start: 5.0, end: 1.0, epochs: 4}\n\
                 entropy_weight: {start: 0.0, per_epoch: 1.0e-5}\nlogits_lr_multiplier: 5.0\n";
@@ -497,6 +526,7 @@ fn schedules_follow_epochs() {
 
 #[test]
 fn incidence_counts_realisations() {
+    let _serial = serial();
     tch::manual_seed(13);
     let mask: Vec<bool> = (0..20).map(|i| i % 3 == 0).collect();
     let fixed = SamplerConfig::new(Method::Fixed, pixel(4, 5), 1)
@@ -523,6 +553,7 @@ fn incidence_counts_realisations() {
 
 #[test]
 fn incidence_png_is_scaled_to_max() {
+    let _serial = serial();
     tch::manual_seed(14);
     let folder = tempfile::tempdir().unwrap();
     let sampler = build(Method::DpsTopK, pixel(6, 8), 5);
@@ -600,6 +631,7 @@ fn numpy_load(path: &std::path::Path) -> (Vec<usize>, Vec<f32>) {
 
 #[test]
 fn logits_npy_loads_in_numpy() {
+    let _serial = serial();
     tch::manual_seed(15);
     let folder = tempfile::tempdir().unwrap();
     let cases = [
@@ -629,6 +661,7 @@ fn logits_npy_loads_in_numpy() {
 
 #[test]
 fn line_probabilities_csv() {
+    let _serial = serial();
     tch::manual_seed(16);
     let folder = tempfile::tempdir().unwrap();
     for method in LEARNED {

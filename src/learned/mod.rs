@@ -60,8 +60,9 @@ pub const LOGITS_VARIABLE: &str = "sampler.logits";
 const SAMPLER_PATH: &str = "sampler";
 const LOGITS_NAME: &str = "logits";
 
-/// How [`Sampler::sample`] draws a mask.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How [`Sampler::sample`] draws a mask. In YAML: `train`, `stochastic` or `deterministic`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Fresh noise per example, with the straight-through gradient to the logits.
     Train,
@@ -75,8 +76,9 @@ pub enum Mode {
     Deterministic,
 }
 
-/// A source of `(batch, N)` sampling masks, trainable or not.
-pub trait Sampler {
+/// A source of `(batch, N)` sampling masks, trainable or not. Samplers are [`Send`], so a
+/// training loop may move a boxed one to another thread.
+pub trait Sampler: Send {
     /// Method of this sampler.
     fn method(&self) -> Method;
 
