@@ -97,11 +97,12 @@ pub fn write_logits_npy(path: &Path, sampler: &dyn Sampler) -> Result<(), Sample
     write_npy_f32(path, &shape, &values)
 }
 
-/// Writes the line probabilities of a line-domain sampler as CSV with the header
-/// `column,center,probability`: one row per phase-encode column, `center` 1 for the centre band
-/// and 0 otherwise, and `probability` from [`Sampler::candidate_probabilities`] (softmax of the
-/// DPS-topK logits, mean row softmax for DPS-top1, p' for LOUPE), empty for the always-sampled
-/// centre columns.
+/// Writes the line probabilities of a line-domain sampler as CSV.
+///
+/// The header is `column,center,probability`, followed by one row per phase-encode column.
+/// `center` is 1 in the centre band and 0 elsewhere. `probability` comes from
+/// [`Sampler::candidate_probabilities`] (softmax of the DPS-topK logits, mean row softmax for
+/// DPS-top1, p' for LOUPE) and is empty for the always-sampled centre columns.
 ///
 /// # Errors
 ///

@@ -221,6 +221,7 @@ mod tests {
         let lowered: Vec<f32> = Vec::try_from(rescale_to_rate(&probabilities, 0.25)).unwrap();
         assert_eq!(lowered, vec![0.1, 0.4]);
         let raised: Vec<f32> = Vec::try_from(rescale_to_rate(&probabilities, 0.75)).unwrap();
-        assert!((raised[0] - 0.6).abs() < 1e-7 && (raised[1] - 0.9).abs() < 1e-7);
+        assert!((raised[0] - 0.6).abs() < 1e-7, "raised {raised:?}");
+        assert!((raised[1] - 0.9).abs() < 1e-7, "raised {raised:?}");
     }
 }

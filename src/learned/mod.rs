@@ -60,7 +60,7 @@ pub const LOGITS_VARIABLE: &str = "sampler.logits";
 const SAMPLER_PATH: &str = "sampler";
 const LOGITS_NAME: &str = "logits";
 
-/// How [`Sampler::sample`] draws a mask. In YAML: `train`, `stochastic` or `deterministic`.
+/// Drawing mode of [`Sampler::sample`], in YAML `train`, `stochastic` or `deterministic`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
