@@ -14,6 +14,8 @@ pub mod data;
 pub mod experiments;
 pub mod fft;
 pub mod io;
+#[cfg(feature = "torch")]
+pub mod learned;
 pub mod mask;
 pub mod metrics;
 pub mod operator;
