@@ -324,7 +324,10 @@ fn run_one(
     }
     let start = Instant::now();
     match pipeline.run_volume(input, observer) {
-        Ok(output) => Outcome::Done(VolumeSummary::from((&output, start.elapsed().as_secs_f64()))),
+        Ok(output) => Outcome::Done(VolumeSummary::from((
+            &output,
+            start.elapsed().as_secs_f64(),
+        ))),
         Err(error) => {
             tracing::error!(input = %input.display(), %error, "input failed");
             Outcome::Failed(Failure {
@@ -378,7 +381,15 @@ mod tests {
         seen.sort();
         assert_eq!(seen, inputs);
         let first = Shard { index: 0, count: 3 }.select(&inputs);
-        assert_eq!(first, vec![inputs[0].clone(), inputs[3].clone(), inputs[6].clone(), inputs[9].clone()]);
+        assert_eq!(
+            first,
+            vec![
+                inputs[0].clone(),
+                inputs[3].clone(),
+                inputs[6].clone(),
+                inputs[9].clone()
+            ]
+        );
     }
 
     #[test]
@@ -402,7 +413,14 @@ mod tests {
     #[test]
     fn discover_lists_kspace_files_sorted() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["b.h5", "a.h5", "c.cfl", "c.hdr", "notes.txt", ".a.h5.partial"] {
+        for name in [
+            "b.h5",
+            "a.h5",
+            "c.cfl",
+            "c.hdr",
+            "notes.txt",
+            ".a.h5.partial",
+        ] {
             std::fs::write(dir.path().join(name), b"").unwrap();
         }
         let inputs = discover_inputs(dir.path()).unwrap();

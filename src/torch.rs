@@ -79,7 +79,8 @@ pub fn real_from_tensor(tensor: &Tensor) -> Result<ArrayD<f32>, TorchError> {
     let tensor = tensor.to_device(tch::Device::Cpu).contiguous();
     let shape = array_shape(&tensor.size())?;
     let mut values = vec![0f32; tensor.numel()];
-    tensor.f_copy_data(&mut values, values.len())?;
+    let count = values.len();
+    tensor.f_copy_data(&mut values, count)?;
     to_array(shape, values)
 }
 
@@ -151,7 +152,5 @@ fn complex_as_floats(samples: &[Complex32]) -> &[f32] {
 
 fn complex_as_floats_mut(samples: &mut [Complex32]) -> &mut [f32] {
     // SAFETY: as in `complex_as_floats`; the borrow of `samples` is held for the result's life.
-    unsafe {
-        std::slice::from_raw_parts_mut(samples.as_mut_ptr().cast::<f32>(), 2 * samples.len())
-    }
+    unsafe { std::slice::from_raw_parts_mut(samples.as_mut_ptr().cast::<f32>(), 2 * samples.len()) }
 }

@@ -69,7 +69,12 @@ pub fn render(report: &BatchReport) -> String {
         let _ = writeln!(text, "skipped (outputs exist): {}", input.display());
     }
     for failure in &report.failed {
-        let _ = writeln!(text, "FAILED {}: {}", failure.input.display(), failure.reason);
+        let _ = writeln!(
+            text,
+            "FAILED {}: {}",
+            failure.input.display(),
+            failure.reason
+        );
     }
     let _ = writeln!(
         text,

@@ -26,6 +26,9 @@ pub struct RunArgs {
     /// Print the results as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Training experiments: continue from the last checkpoint of the run folder.
+    #[arg(long)]
+    resume: bool,
 }
 
 #[derive(Args)]
@@ -67,6 +70,9 @@ pub struct StagesArgs {
 pub fn run(args: RunArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
     let progress = SliceProgress::new(!args.json && std::io::stderr().is_terminal());
     progress.install_logging(verbosity);
+    if is_experiment_file(&args.pipeline) {
+        return run_experiment(&args);
+    }
     let registry = Registry::with_builtins();
     let pipeline = Pipeline::from_path(&args.pipeline, &args.overrides, &registry)?;
     let inputs = pipeline.inputs()?;
@@ -121,6 +127,33 @@ pub fn recon(args: ReconArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
     let report = recon::run_batch(&pipeline, &inputs, &options, &progress)?;
     progress.finish();
     finish(&report, args.json)
+}
+
+fn is_experiment_file(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path)
+        .map(|text| text.lines().any(|line| line.starts_with("experiment:")))
+        .unwrap_or(false)
+}
+
+#[cfg(feature = "torch")]
+fn run_experiment(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let document = dps::experiments::read_document(&args.pipeline, &args.overrides)?;
+    let result = dps::experiments::run_document(&args.pipeline, document, args.resume)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        println!("{}", serde_yaml::to_string(&result)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "torch"))]
+fn run_experiment(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    anyhow::bail!(
+        "{} is a training experiment, which needs the `torch` feature; rebuild without \
+         --no-default-features",
+        args.pipeline.display()
+    )
 }
 
 fn finish(report: &BatchReport, json: bool) -> anyhow::Result<ExitCode> {

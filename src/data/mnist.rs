@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::fourier::CenteredDft;
 use super::idx::{self, IdxImages};
@@ -82,7 +82,7 @@ impl Domain {
 /// train_subset: 50000
 /// split_seed: 0
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MnistConfig {
     /// Folder that contains the four official files.

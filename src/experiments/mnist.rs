@@ -111,6 +111,9 @@ pub struct MnistExperimentConfig {
     pub name: String,
     /// Always `mnist_classification`.
     pub experiment: String,
+    /// Free text describing the run.
+    #[serde(default)]
+    pub description: Option<String>,
     /// Where the four IDX files are and how to split them.
     pub data: MnistConfig,
     /// Pixel or Fourier sampling.
@@ -277,7 +280,9 @@ impl MnistTask {
         for chunk in indices.chunks(1000) {
             let (images, labels) = self.tensors(part, chunk);
             let (loss, hits) = tch::no_grad(|| {
-                let logits = self.classifier.forward(&self.features(&images, mode), false);
+                let logits = self
+                    .classifier
+                    .forward(&self.features(&images, mode), false);
                 let loss = logits.cross_entropy_for_logits(&labels).double_value(&[]);
                 let hits = logits
                     .argmax(-1, false)
@@ -428,14 +433,19 @@ fn read_mask_json(path: &Path) -> Result<Vec<bool>, ExperimentError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let saved: SavedMask = serde_json::from_str(&text)
-        .map_err(|error| ExperimentError::config("mask_from", format!("{}: {error}", path.display())))?;
+    let saved: SavedMask = serde_json::from_str(&text).map_err(|error| {
+        ExperimentError::config("mask_from", format!("{}: {error}", path.display()))
+    })?;
     let mut flags = vec![false; saved.candidates];
     for index in saved.indices {
         if index >= saved.candidates {
             return Err(ExperimentError::config(
                 "mask_from",
-                format!("{}: index {index} is outside 0..{}", path.display(), saved.candidates),
+                format!(
+                    "{}: index {index} is outside 0..{}",
+                    path.display(),
+                    saved.candidates
+                ),
             ));
         }
         flags[index] = true;
@@ -507,11 +517,13 @@ pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, 
         }
         _ => (Mode::Deterministic, 1),
     };
-    let accuracies: Vec<f64> = (0..passes).map(|_| task.score(Part::Test, mode).1).collect();
+    let accuracies: Vec<f64> = (0..passes)
+        .map(|_| task.score(Part::Test, mode).1)
+        .collect();
     let mean = accuracies.iter().sum::<f64>() / passes as f64;
     let std = if passes > 1 {
-        let variance = accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>()
-            / (passes - 1) as f64;
+        let variance =
+            accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (passes - 1) as f64;
         variance.sqrt()
     } else {
         0.0
@@ -565,7 +577,8 @@ fn method_label(config: &MnistExperimentConfig, sampler: &SamplerConfig) -> Stri
 }
 
 fn write_artefacts(folder: &Path, sampler: &dyn Sampler) -> Result<(), ExperimentError> {
-    let sampler_error = |error: learned::SamplerError| ExperimentError::config("sampler", error.to_string());
+    let sampler_error =
+        |error: learned::SamplerError| ExperimentError::config("sampler", error.to_string());
     learned::export::write_deterministic_mask_png(&folder.join("mask.png"), sampler)
         .map_err(sampler_error)?;
     let incidence_mode = if sampler.trainable_variables().is_empty() {
@@ -573,14 +586,18 @@ fn write_artefacts(folder: &Path, sampler: &dyn Sampler) -> Result<(), Experimen
     } else {
         Mode::Stochastic
     };
-    let incidence = learned::sample_incidence(sampler, 1000, incidence_mode).map_err(sampler_error)?;
-    learned::export::write_map_png(&folder.join("incidence.png"), &incidence).map_err(sampler_error)?;
+    let incidence =
+        learned::sample_incidence(sampler, 1000, incidence_mode).map_err(sampler_error)?;
+    learned::export::write_map_png(&folder.join("incidence.png"), &incidence)
+        .map_err(sampler_error)?;
     if sampler.logits().is_some() {
-        learned::export::write_logits_npy(&folder.join("logits.npy"), sampler).map_err(sampler_error)?;
+        learned::export::write_logits_npy(&folder.join("logits.npy"), sampler)
+            .map_err(sampler_error)?;
     }
     let mask = sampler.sample(1, Mode::Deterministic);
-    let values: Vec<f32> = Vec::<f32>::try_from(mask.get(0).to_kind(Kind::Float).to_device(Device::Cpu))
-        .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;
+    let values: Vec<f32> =
+        Vec::<f32>::try_from(mask.get(0).to_kind(Kind::Float).to_device(Device::Cpu))
+            .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;
     let saved = SavedMask {
         candidates: values.len(),
         indices: values

@@ -73,14 +73,16 @@ pub fn read_document(path: &Path, overrides: &[String]) -> Result<Value, Experim
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|error| invalid(error.to_string()))?;
-    let mut document: Value = serde_yaml::from_str(&text).map_err(|error| invalid(error.to_string()))?;
+    let mut document: Value =
+        serde_yaml::from_str(&text).map_err(|error| invalid(error.to_string()))?;
     for argument in overrides {
         let (key, value) = argument
             .split_once('=')
             .ok_or_else(|| invalid(format!("--set `{argument}`: expected KEY.PATH=VALUE")))?;
         let value: Value = serde_yaml::from_str(value)
             .map_err(|error| invalid(format!("--set `{argument}`: {error}")))?;
-        set_path(&mut document, key, value).map_err(|message| invalid(format!("--set `{argument}`: {message}")))?;
+        set_path(&mut document, key, value)
+            .map_err(|message| invalid(format!("--set `{argument}`: {message}")))?;
     }
     Ok(document)
 }
@@ -125,11 +127,11 @@ pub fn run_document(
         .to_string();
     match kind.as_str() {
         "mnist_classification" => {
-            let config: mnist::MnistExperimentConfig =
-                serde_path_to_error::deserialize(document).map_err(|error| ExperimentError::Read {
-                    path: path.to_path_buf(),
-                    message: format!("`{}`: {}", error.path(), error.inner()),
-                })?;
+            let config: mnist::MnistExperimentConfig = serde_path_to_error::deserialize(document)
+                .map_err(|error| ExperimentError::Read {
+                path: path.to_path_buf(),
+                message: format!("`{}`: {}", error.path(), error.inner()),
+            })?;
             Ok(ExperimentResult::Mnist(mnist::run(&config, resume)?))
         }
         other => Err(ExperimentError::config(

@@ -133,9 +133,9 @@ impl PipelineFile {
         let (target, value_text) = argument
             .split_once('=')
             .ok_or_else(|| invalid("expected STAGE.KEY=VALUE".into()))?;
-        let (stage_name, key_path) = target
-            .split_once('.')
-            .ok_or_else(|| invalid("expected STAGE.KEY=VALUE, with a stage id before the dot".into()))?;
+        let (stage_name, key_path) = target.split_once('.').ok_or_else(|| {
+            invalid("expected STAGE.KEY=VALUE, with a stage id before the dot".into())
+        })?;
         let value: Value = serde_yaml::from_str(value_text)
             .map_err(|error| invalid(format!("value is not valid YAML: {error}")))?;
         let index = self.find_stage(stage_name).map_err(invalid)?;
@@ -208,7 +208,10 @@ fn take_string(params: &mut Mapping, key: &str) -> Result<Option<String>, String
     match params.remove(key) {
         None => Ok(None),
         Some(Value::String(text)) => Ok(Some(text)),
-        Some(other) => Err(format!("`{key}` must be a string, found {}", kind_of(&other))),
+        Some(other) => Err(format!(
+            "`{key}` must be a string, found {}",
+            kind_of(&other)
+        )),
     }
 }
 
@@ -331,9 +334,7 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
 /// parameters are checked later against each stage's own type, so their keys are found here.
 fn locate_key(text: &str, index: usize, key: Option<&str>) -> Option<(usize, usize)> {
     let lines: Vec<&str> = text.lines().collect();
-    let stages_line = lines
-        .iter()
-        .position(|line| line.starts_with("stages:"))?;
+    let stages_line = lines.iter().position(|line| line.starts_with("stages:"))?;
 
     // Items of the list are the lines whose first non-space text is "- " at the indentation of
     // the first item.
@@ -444,17 +445,21 @@ stages:
         let error = PipelineFile::parse(Path::new("p.yaml"), text).unwrap_err();
         let message = error.to_string();
         assert!(message.contains("missing key `stage`"), "{message}");
-        assert!(message.contains("p.yaml:2:5"), "{message}");
+        assert!(message.contains("p.yaml:2:3"), "{message}");
     }
 
     #[test]
     fn override_sets_by_id_name_and_position() {
         let mut file = parse();
-        file.apply_override("undersample.accelerations=[8]").unwrap();
+        file.apply_override("undersample.accelerations=[8]")
+            .unwrap();
         file.apply_override("load.path=other.h5").unwrap();
         file.apply_override("2.options.depth=3").unwrap();
         let accelerations = &file.stages[1].params["accelerations"];
-        assert_eq!(accelerations, &serde_yaml::from_str::<Value>("[8]").unwrap());
+        assert_eq!(
+            accelerations,
+            &serde_yaml::from_str::<Value>("[8]").unwrap()
+        );
         assert_eq!(file.stages[0].params["path"], Value::from("other.h5"));
         let options = file.stages[2].params["options"].as_mapping().unwrap();
         assert_eq!(options["depth"], Value::from(3));
@@ -465,7 +470,10 @@ stages:
     fn override_rejects_unknown_stage() {
         let mut file = parse();
         let message = file.apply_override("denoise.x=1").unwrap_err().to_string();
-        assert!(message.contains("load, undersample, zero_filled"), "{message}");
+        assert!(
+            message.contains("load, undersample, zero_filled"),
+            "{message}"
+        );
         assert!(file.apply_override("load").is_err());
         assert!(file.apply_override("load.stage=mask").is_err());
     }
@@ -477,7 +485,11 @@ stages:
         assert_eq!(expand_text("${NONE:-x}/a", lookup).unwrap(), "x/a");
         assert_eq!(expand_text("${ROOT:-x}", lookup).unwrap(), "/data");
         assert_eq!(expand_text("plain", lookup).unwrap(), "plain");
-        assert!(expand_text("${NONE}", lookup).unwrap_err().contains("`NONE`"));
-        assert!(expand_text("${ROOT", lookup).unwrap_err().contains("unterminated"));
+        assert!(expand_text("${NONE}", lookup)
+            .unwrap_err()
+            .contains("`NONE`"));
+        assert!(expand_text("${ROOT", lookup)
+            .unwrap_err()
+            .contains("unterminated"));
     }
 }

@@ -3,7 +3,11 @@
 use std::path::PathBuf;
 
 /// Renders `file:line:column` for messages, leaving out what is unknown.
-pub(crate) fn position(path: &std::path::Path, line: Option<usize>, column: Option<usize>) -> String {
+pub(crate) fn position(
+    path: &std::path::Path,
+    line: Option<usize>,
+    column: Option<usize>,
+) -> String {
     match (line, column) {
         (Some(line), Some(column)) => format!("{}:{line}:{column}", path.display()),
         (Some(line), None) => format!("{}:{line}", path.display()),

@@ -170,14 +170,13 @@ impl Pipeline {
         observer: &dyn Observer,
     ) -> Result<VolumeOutput, PipelineError> {
         let _span = tracing::info_span!("volume", input = %input.display()).entered();
-        let failed = |built: &BuiltStage, slice: Option<usize>, source: StageError| {
-            PipelineError::Stage {
+        let failed =
+            |built: &BuiltStage, slice: Option<usize>, source: StageError| PipelineError::Stage {
                 input: input.to_path_buf(),
                 stage: built.id.clone(),
                 slice,
                 source,
-            }
-        };
+            };
 
         let mut volume = Volume::new(input);
         for built in &self.stages {

@@ -281,7 +281,8 @@ impl StageParams {
         serde_path_to_error::deserialize(value).map_err(|error| {
             let path = error.path().to_string();
             let inner = error.into_inner().to_string();
-            let key = unknown_field(&inner).unwrap_or(if path == "." { String::new() } else { path });
+            let key =
+                unknown_field(&inner).unwrap_or(if path == "." { String::new() } else { path });
             ParamError::new(key, inner)
         })
     }

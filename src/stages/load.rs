@@ -9,8 +9,8 @@ use serde::Deserialize;
 use crate::io::{self, FastMriFile, FileFormat, Geometry, StoredMask};
 use crate::mask::Mask;
 use crate::pipeline::{
-    Data, KSpaceSource, ParamError, ParamInfo, Slice, Stage, StageError, StageInfo, StageParams, Volume,
-    VolumeShape,
+    Data, KSpaceSource, ParamError, ParamInfo, Slice, Stage, StageError, StageInfo, StageParams,
+    Volume, VolumeShape,
 };
 use crate::Complex32;
 
@@ -201,7 +201,10 @@ fn open_cfl(volume: &mut Volume) -> Result<(), StageError> {
 }
 
 fn check_finite(path: &Path, kspace: &Array4<Complex32>) -> Result<(), StageError> {
-    match kspace.iter().position(|z| !z.re.is_finite() || !z.im.is_finite()) {
+    match kspace
+        .iter()
+        .position(|z| !z.re.is_finite() || !z.im.is_finite())
+    {
         None => Ok(()),
         Some(index) => Err(StageError::Invalid(format!(
             "{} holds a NaN or infinite sample (flat index {index}); the file is unusable",

@@ -129,9 +129,9 @@ fn build(params: &StageParams) -> Result<Box<dyn Stage>, ParamError> {
     let source = match config.kind.as_str() {
         name if FASTMRI_TYPES.contains(&name) => {
             unused("samples", config.samples.is_some())?;
-            let kind: MaskType = name
-                .parse()
-                .map_err(|error: crate::mask::MaskError| ParamError::new("type", error.to_string()))?;
+            let kind: MaskType = name.parse().map_err(|error: crate::mask::MaskError| {
+                ParamError::new("type", error.to_string())
+            })?;
             let fractions = config.center_fractions.clone().ok_or_else(|| {
                 ParamError::new("center_fractions", "required for fastMRI mask types")
             })?;
@@ -275,9 +275,10 @@ impl Stage for MaskStage {
             acceleration = mask.acceleration(),
             "mask"
         );
-        volume
-            .values
-            .insert("acceleration".into(), serde_json::json!(mask.acceleration()));
+        volume.values.insert(
+            "acceleration".into(),
+            serde_json::json!(mask.acceleration()),
+        );
         volume
             .values
             .insert("samples".into(), serde_json::json!(mask.num_sampled()));

@@ -144,8 +144,9 @@ impl Stage for Write {
         if self.png && slice.index == volume.shape.slices / 2 {
             if let Some(kspace) = &slice.kspace {
                 let magnitude = complex_abs(kspace);
-                let rss: Array2<f32> = magnitude
-                    .map_axis(Axis(0), |coils| coils.iter().map(|v| v * v).sum::<f32>().sqrt());
+                let rss: Array2<f32> = magnitude.map_axis(Axis(0), |coils| {
+                    coils.iter().map(|v| v * v).sum::<f32>().sqrt()
+                });
                 slice.previews.push((KSPACE_PREVIEW.into(), rss));
             }
         }
@@ -164,7 +165,9 @@ impl Stage for Write {
         }
         if self.reconstruction {
             let reconstruction = output.reconstruction.as_ref().ok_or_else(|| {
-                StageError::Invalid("no reconstruction to write; put a reconstruction stage before `write`".into())
+                StageError::Invalid(
+                    "no reconstruction to write; put a reconstruction stage before `write`".into(),
+                )
             })?;
             let path = self.file(&volume.path, ".h5");
             write_reconstruction(&path, &reconstruction.view())?;

@@ -76,7 +76,11 @@ impl Checkpoint {
                 .iter()
                 .find(|(key, _)| key == name)
                 .map(|(_, tensor)| tensor)
-                .ok_or_else(|| failed(format!("no entry `{name}`; was it written by another model?")))
+                .ok_or_else(|| {
+                    failed(format!(
+                        "no entry `{name}`; was it written by another model?"
+                    ))
+                })
         };
         adam.load_state(&named).map_err(failed)?;
         let progress = find("progress")?.to_kind(Kind::Double);
@@ -112,7 +116,11 @@ impl Checkpoint {
                 .iter()
                 .find(|(key, _)| key == name)
                 .map(|(_, tensor)| tensor)
-                .ok_or_else(|| failed(format!("no entry `{name}`; was it written by another model?")))
+                .ok_or_else(|| {
+                    failed(format!(
+                        "no entry `{name}`; was it written by another model?"
+                    ))
+                })
         };
         tch::no_grad(|| -> Result<(), TrainError> {
             for (store, var_store) in task.var_stores() {

@@ -88,7 +88,10 @@ impl TrainConfig {
         }
         if let Some(stopping) = &self.early_stopping {
             if stopping.patience == 0 {
-                return Err(invalid("early_stopping.patience", "must be at least 1".into()));
+                return Err(invalid(
+                    "early_stopping.patience",
+                    "must be at least 1".into(),
+                ));
             }
         }
         parse_device(&self.device)?;
@@ -145,10 +148,18 @@ mod tests {
     fn invalid_values_name_their_key() {
         let mut bad = config();
         bad.batch_size = 0;
-        assert!(bad.validate().unwrap_err().to_string().contains("train.batch_size"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("train.batch_size"));
         let mut bad = config();
         bad.optimizer.beta1 = 1.0;
-        assert!(bad.validate().unwrap_err().to_string().contains("optimizer.beta1"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("optimizer.beta1"));
         let mut bad = config();
         bad.device = "tpu".into();
         assert!(bad.validate().unwrap_err().to_string().contains("`tpu`"));
@@ -156,8 +167,10 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected() {
-        let error = serde_yaml::from_str::<TrainConfig>("epochs: 1\nbatch_size: 1\nlearning_rate: 1\nlr: 2\n")
-            .unwrap_err();
+        let error = serde_yaml::from_str::<TrainConfig>(
+            "epochs: 1\nbatch_size: 1\nlearning_rate: 1\nlr: 2\n",
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("unknown field `lr`"), "{error}");
     }
 

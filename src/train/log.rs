@@ -142,8 +142,18 @@ fn csv_header(record: &EpochRecord) -> String {
         "train_loss".into(),
         "validation_loss".into(),
     ];
-    columns.extend(record.validation_metrics.iter().map(|(n, _)| format!("validation_{n}")));
-    columns.extend(record.learning_rates.iter().map(|(n, _)| format!("learning_rate_{n}")));
+    columns.extend(
+        record
+            .validation_metrics
+            .iter()
+            .map(|(n, _)| format!("validation_{n}")),
+    );
+    columns.extend(
+        record
+            .learning_rates
+            .iter()
+            .map(|(n, _)| format!("learning_rate_{n}")),
+    );
     columns.extend(
         [
             "temperature",

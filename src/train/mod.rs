@@ -47,7 +47,11 @@ pub enum TrainError {
         "loss is {value} at epoch {epoch}, step {step}; training stopped and the last good \
          checkpoint was kept. Lower the learning rate or check the inputs for NaN"
     )]
-    NonFiniteLoss { epoch: usize, step: usize, value: f64 },
+    NonFiniteLoss {
+        epoch: usize,
+        step: usize,
+        value: f64,
+    },
     /// An invalid setting of the `train` section.
     #[error("train.{key}: {message}")]
     Config { key: String, message: String },

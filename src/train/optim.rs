@@ -56,7 +56,10 @@ impl AdamConfig {
             }
         }
         if !(self.eps > 0.0) {
-            return Err(("eps".into(), format!("must be positive, found {}", self.eps)));
+            return Err((
+                "eps".into(),
+                format!("must be positive, found {}", self.eps),
+            ));
         }
         Ok(())
     }
@@ -157,10 +160,7 @@ impl Adam {
     /// Named state tensors for a checkpoint: the moments of every parameter, the step count and
     /// the learning rates.
     pub fn state(&self) -> Vec<(String, Tensor)> {
-        let mut state = vec![(
-            "adam.step".to_string(),
-            Tensor::from_slice(&[self.step]),
-        )];
+        let mut state = vec![("adam.step".to_string(), Tensor::from_slice(&[self.step]))];
         for group in &self.groups {
             state.push((
                 format!("adam.{}.learning_rate", group.name),
@@ -307,7 +307,10 @@ mod tests {
         }
         for (i, value) in expected.iter().enumerate() {
             let found = p.double_value(&[i as i64]);
-            assert!((found - value).abs() < 1e-6, "p[{i}] = {found}, expected {value}");
+            assert!(
+                (found - value).abs() < 1e-6,
+                "p[{i}] = {found}, expected {value}"
+            );
         }
     }
 
