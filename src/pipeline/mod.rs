@@ -9,6 +9,10 @@
 //! Relative paths in stage parameters are taken from the working directory, and `${NAME}` or
 //! `${NAME:-default}` in string parameters is replaced by the environment variable `NAME`.
 
+// A pipeline error carries file, line, column, stage and key so the message can point at the
+// mistake; it is built at most once per failed run, so its size costs nothing.
+#![allow(clippy::result_large_err)]
+
 mod config;
 mod error;
 mod registry;

@@ -34,7 +34,7 @@ pub fn info() -> StageInfo {
                        reconstruction_esc for single-coil, else the other), none, or a name",
             },
         ],
-        build: build,
+        build,
     }
 }
 

@@ -80,7 +80,7 @@ pub fn info() -> StageInfo {
                 help: "never sample the zero-padded columns that the ISMRMRD header reports",
             },
         ],
-        build: build,
+        build,
     }
 }
 

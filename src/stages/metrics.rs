@@ -32,7 +32,7 @@ pub fn info() -> StageInfo {
                 help: "fail on inputs without a target instead of skipping their scores",
             },
         ],
-        build: build,
+        build,
     }
 }
 

@@ -45,7 +45,7 @@ pub fn info() -> StageInfo {
                        reconstruction",
             },
         ],
-        build: build,
+        build,
     }
 }
 

@@ -25,7 +25,7 @@ pub fn info() -> StageInfo {
             help: "recon (the header's reconSpace size, narrow-image rule applied), none (the \
                    full H x W image), or an explicit [h, w]",
         }],
-        build: build,
+        build,
     }
 }
 

@@ -55,7 +55,7 @@ impl AdamConfig {
                 return Err((name.into(), format!("must lie in [0, 1), found {beta}")));
             }
         }
-        if !(self.eps > 0.0) {
+        if self.eps.is_nan() || self.eps <= 0.0 {
             return Err((
                 "eps".into(),
                 format!("must be positive, found {}", self.eps),
