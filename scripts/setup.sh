@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing dps needs, and skips whatever is already in place.
 #
-# - Debian packages: HDF5 (headers and library), pkg-config, BART (for `bart twixread`).
+# - Debian packages: HDF5 (headers and library), pkg-config, BART (for `bart twixread`), and
+#   DejaVu fonts for the text of result plots.
 # - libtorch 2.13 as the PyPI wheel torch==2.13.0, in a virtual environment under the user's
 #   cache folder (shared by every clone), together with numpy, h5py, scipy and scikit-image,
 #   which the tests use as independent references.
@@ -20,7 +21,7 @@ python_packages=(torch==2.13.0 numpy h5py scipy scikit-image)
 log() { printf '[setup] %s\n' "$*"; }
 
 install_debian_packages() {
-    local wanted=(libhdf5-dev pkg-config bart) missing=()
+    local wanted=(libhdf5-dev pkg-config bart fonts-dejavu-core) missing=()
     for package in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
             missing+=("$package")

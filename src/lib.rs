@@ -20,6 +20,7 @@ pub mod mask;
 pub mod metrics;
 pub mod operator;
 pub mod pipeline;
+pub mod plot;
 pub mod recon;
 pub mod stages;
 #[cfg(feature = "torch")]

@@ -28,6 +28,8 @@ pub struct Cli {
 enum Command {
     /// Run a YAML pipeline on the inputs its source stage names.
     Run(run::RunArgs),
+    /// Run experiments over several sample budgets; write a results table and plot.
+    Sweep(run::SweepArgs),
     /// Reconstruct every k-space file of a folder with a pipeline.
     Recon(run::ReconArgs),
     /// List the registered stages with their parameters and defaults.
@@ -59,6 +61,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args, verbosity),
         Command::Recon(args) => run::recon(args, verbosity),
+        Command::Sweep(args) => run::sweep(args, verbosity),
         Command::Stages(args) => run::stages(args),
         Command::Mask(args) => mask::mask(args),
         Command::Inspect(args) => files::inspect(args),

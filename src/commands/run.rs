@@ -61,6 +61,15 @@ pub struct ReconArgs {
 }
 
 #[derive(Args)]
+pub struct SweepArgs {
+    /// Sweep file (YAML) listing experiments and sample budgets.
+    sweep: PathBuf,
+    /// Override a setting of every experiment: KEY.PATH=VALUE, VALUE in YAML (repeatable).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    overrides: Vec<String>,
+}
+
+#[derive(Args)]
 pub struct StagesArgs {
     /// Print as JSON.
     #[arg(long)]
@@ -153,6 +162,28 @@ fn run_experiment(args: &RunArgs) -> anyhow::Result<ExitCode> {
         "{} is a training experiment, which needs the `torch` feature; rebuild without \
          --no-default-features",
         args.pipeline.display()
+    )
+}
+
+#[cfg(feature = "torch")]
+pub fn sweep(args: SweepArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
+    SliceProgress::new(false).install_logging(verbosity);
+    let results = dps::experiments::sweep::run_sweep(&args.sweep, &args.overrides)?;
+    for result in &results {
+        println!(
+            "{:<28} M = {:<4} {} = {:.4} ± {:.4}",
+            result.name, result.samples, result.metric, result.test_value, result.test_std
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "torch"))]
+pub fn sweep(args: SweepArgs, _verbosity: &str) -> anyhow::Result<ExitCode> {
+    anyhow::bail!(
+        "sweeping {} trains models, which needs the `torch` feature; rebuild without \
+         --no-default-features",
+        args.sweep.display()
     )
 }
 

@@ -1,4 +1,5 @@
-//! MNIST classification from a learned or fixed subset of pixels or k-space points.
+//! MNIST classification (or reconstruction) from a learned or fixed subset of pixels or k-space
+//! points.
 //!
 //! The classifier is the DPS paper's MLP: flatten (784 inputs in the pixel domain, 1568 = real
 //! and imaginary parts of the zero-filled centred orthonormal 2-D FFT in the Fourier domain) ->
@@ -6,7 +7,12 @@
 //! dropout after the first three, Glorot-uniform weights and zero biases, softmax cross-entropy.
 //! The sampler draws a `(batch, 784)` mask per batch (fresh Gumbel noise per example in
 //! training) that multiplies the image, or both parts of its k-space.
+//!
+//! `mnist_reconstruction` trains the sampler with a decoder instead (FC 784 -> FC 784 -> FC
+//! 784, LeakyReLU(0.2) between, mean squared error against the pixel image). Its learned mask,
+//! frozen and given to a classifier through `mask_from`, is the DPS paper's disjoint baseline.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -109,7 +115,7 @@ impl Default for ClassifierConfig {
 pub struct MnistExperimentConfig {
     /// Run name, used in tables.
     pub name: String,
-    /// Always `mnist_classification`.
+    /// `mnist_classification` or `mnist_reconstruction`.
     pub experiment: String,
     /// Free text describing the run.
     #[serde(default)]
@@ -148,10 +154,12 @@ pub struct MnistResult {
     pub sampling_ratio: f64,
     pub evaluation: EvaluationMode,
     pub passes: usize,
-    /// Mean test accuracy over the passes.
-    pub test_accuracy: f64,
-    /// Sample standard deviation of the accuracy over the passes (0 for one pass).
-    pub test_accuracy_std: f64,
+    /// `accuracy` (classification) or `mse` (reconstruction, pixels in [0, 1]).
+    pub metric: String,
+    /// Mean of the test metric over the passes.
+    pub test_value: f64,
+    /// Sample standard deviation of the test metric over the passes (0 for one pass).
+    pub test_std: f64,
     pub best_epoch: usize,
     pub epochs_run: usize,
     pub stopped_early: bool,
@@ -194,6 +202,52 @@ impl Classifier {
     }
 }
 
+/// The decoder of `mnist_reconstruction`.
+pub struct Decoder {
+    layers: Vec<nn::Linear>,
+}
+
+impl Decoder {
+    /// Creates the layers under `path` for `inputs` input features.
+    pub fn new(path: &nn::Path, inputs: i64) -> Self {
+        let widths = [inputs, PIXELS, PIXELS, PIXELS];
+        let layers = widths
+            .windows(2)
+            .enumerate()
+            .map(|(index, pair)| glorot_linear(&(path / format!("fc{index}")), pair[0], pair[1]))
+            .collect();
+        Self { layers }
+    }
+
+    /// Returns the `(batch, 784)` image estimate.
+    pub fn forward(&self, features: &Tensor) -> Tensor {
+        let last = self.layers.len() - 1;
+        let mut x = features.shallow_clone();
+        for (index, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(&x);
+            if index < last {
+                x = x.maximum(&(&x * 0.2));
+            }
+        }
+        x
+    }
+}
+
+/// The network a sampler trains with.
+enum Network {
+    Classifier(Classifier),
+    Decoder(Decoder),
+}
+
+impl Network {
+    fn metric(&self) -> &'static str {
+        match self {
+            Network::Classifier(_) => "accuracy",
+            Network::Decoder(_) => "mse",
+        }
+    }
+}
+
 /// A linear layer with Glorot-uniform weights and zero biases (Keras' defaults, which the DPS
 /// authors' code uses).
 fn glorot_linear(path: &nn::Path, inputs: i64, outputs: i64) -> nn::Linear {
@@ -219,16 +273,18 @@ enum Part {
 struct MnistTask {
     data: Mnist,
     domain: InputDomain,
+    /// Pixel images, the reconstruction targets when `data` is in the Fourier domain.
+    pixels: Option<Mnist>,
     sampler: Box<dyn Sampler>,
-    classifier: Classifier,
-    classifier_store: nn::VarStore,
+    network: Network,
+    network_store: nn::VarStore,
     freeze_sampler: bool,
     batch_size: usize,
     seed: u64,
     device: Device,
     order: Vec<usize>,
-    images: Vec<f32>,
-    labels: Vec<i64>,
+    images: RefCell<Vec<f32>>,
+    labels: RefCell<Vec<i64>>,
 }
 
 impl MnistTask {
@@ -240,11 +296,19 @@ impl MnistTask {
         }
     }
 
+    fn pixel_split(&self, part: Part) -> &Split {
+        let data = self.pixels.as_ref().unwrap_or(&self.data);
+        match part {
+            Part::Train => &data.train,
+            Part::Validation => &data.validation,
+            Part::Test => &data.test,
+        }
+    }
+
     /// Copies examples into the reused host buffers and moves them to the device.
-    fn tensors(&mut self, part: Part, indices: &[usize]) -> (Tensor, Tensor) {
-        let mut images = std::mem::take(&mut self.images);
-        let mut labels = std::mem::take(&mut self.labels);
-        let split = self.split(part);
+    fn copy_to_device(&self, split: &Split, indices: &[usize]) -> (Tensor, Tensor) {
+        let mut images = self.images.borrow_mut();
+        let mut labels = self.labels.borrow_mut();
         let features = split.features();
         images.resize(indices.len() * features, 0.0);
         labels.resize(indices.len(), 0);
@@ -253,12 +317,24 @@ impl MnistTask {
             .view([indices.len() as i64, features as i64])
             .to_device(self.device);
         let label_tensor = Tensor::from_slice(&labels).to_device(self.device);
-        self.images = images;
-        self.labels = labels;
         (image_tensor, label_tensor)
     }
 
-    /// Masks a batch with one draw of the sampler and returns the classifier inputs.
+    /// Returns the network's inputs and its target: the labels (classification) or the pixel
+    /// images (reconstruction).
+    fn batch(&self, part: Part, indices: &[usize]) -> (Tensor, Tensor) {
+        let (images, labels) = self.copy_to_device(self.split(part), indices);
+        match (&self.network, &self.pixels) {
+            (Network::Classifier(_), _) => (images, labels),
+            (Network::Decoder(_), None) => (images.shallow_clone(), images),
+            (Network::Decoder(_), Some(_)) => {
+                let (pixels, _) = self.copy_to_device(self.pixel_split(part), indices);
+                (images, pixels)
+            }
+        }
+    }
+
+    /// Masks a batch with one draw of the sampler and returns the network inputs.
     fn features(&self, images: &Tensor, mode: Mode) -> Tensor {
         let batch = images.size()[0];
         let mask = self.sampler.sample(batch, mode);
@@ -271,38 +347,55 @@ impl MnistTask {
         }
     }
 
-    /// Returns the mean loss and the accuracy over a split, one mask draw per chunk of 1000.
-    fn score(&mut self, part: Part, mode: Mode) -> (f64, f64) {
+    /// Returns the loss of a batch, with gradient when `train`.
+    fn loss(&self, images: &Tensor, targets: &Tensor, mode: Mode, train: bool) -> (Tensor, Tensor) {
+        let features = self.features(images, mode);
+        match &self.network {
+            Network::Classifier(classifier) => {
+                let logits = classifier.forward(&features, train);
+                (logits.cross_entropy_for_logits(targets), logits)
+            }
+            Network::Decoder(decoder) => {
+                let estimate = decoder.forward(&features);
+                (estimate.mse_loss(targets, tch::Reduction::Mean), estimate)
+            }
+        }
+    }
+
+    /// Returns the mean loss and the task metric (accuracy, or the mean squared error) over a
+    /// split, one mask draw per chunk of 1000 examples.
+    fn score(&self, part: Part, mode: Mode) -> (f64, f64) {
         let total = self.split(part).len();
         let indices: Vec<usize> = (0..total).collect();
         let mut loss_sum = 0.0;
-        let mut correct = 0i64;
+        let mut metric_sum = 0.0;
         for chunk in indices.chunks(1000) {
-            let (images, labels) = self.tensors(part, chunk);
-            let (loss, hits) = tch::no_grad(|| {
-                let logits = self
-                    .classifier
-                    .forward(&self.features(&images, mode), false);
-                let loss = logits.cross_entropy_for_logits(&labels).double_value(&[]);
-                let hits = logits
-                    .argmax(-1, false)
-                    .eq_tensor(&labels)
-                    .sum(Kind::Int64)
-                    .int64_value(&[]);
-                (loss, hits)
+            let (images, targets) = self.batch(part, chunk);
+            let (loss, metric) = tch::no_grad(|| {
+                let (loss, output) = self.loss(&images, &targets, mode, false);
+                let loss = loss.double_value(&[]);
+                let metric = match self.network {
+                    Network::Classifier(_) => output
+                        .argmax(-1, false)
+                        .eq_tensor(&targets)
+                        .sum(Kind::Int64)
+                        .int64_value(&[]) as f64,
+                    Network::Decoder(_) => loss * chunk.len() as f64,
+                };
+                (loss, metric)
             });
             loss_sum += loss * chunk.len() as f64;
-            correct += hits;
+            metric_sum += metric;
         }
-        (loss_sum / total as f64, correct as f64 / total as f64)
+        (loss_sum / total as f64, metric_sum / total as f64)
     }
 }
 
 impl Task for MnistTask {
     fn parameter_groups(&self) -> Vec<(String, Vec<Tensor>, f64)> {
         let mut groups = vec![(
-            "classifier".to_string(),
-            self.classifier_store.trainable_variables(),
+            "network".to_string(),
+            self.network_store.trainable_variables(),
             1.0,
         )];
         let logits = self.sampler.trainable_variables();
@@ -317,7 +410,7 @@ impl Task for MnistTask {
     }
 
     fn var_stores(&self) -> Vec<(String, &nn::VarStore)> {
-        let mut stores = vec![("classifier".to_string(), &self.classifier_store)];
+        let mut stores = vec![("network".to_string(), &self.network_store)];
         if let Some(store) = self.sampler.var_store() {
             stores.push(("sampler".to_string(), store));
         }
@@ -335,15 +428,14 @@ impl Task for MnistTask {
     fn train_loss(&mut self, step: usize) -> Result<(Tensor, usize), TrainError> {
         let start = step * self.batch_size;
         let end = (start + self.batch_size).min(self.order.len());
-        let indices = self.order[start..end].to_vec();
-        let (images, labels) = self.tensors(Part::Train, &indices);
+        let indices = &self.order[start..end];
+        let (images, targets) = self.batch(Part::Train, indices);
         let mode = if self.freeze_sampler {
             Mode::Deterministic
         } else {
             Mode::Train
         };
-        let logits = self.classifier.forward(&self.features(&images, mode), true);
-        let mut loss = logits.cross_entropy_for_logits(&labels);
+        let (mut loss, _) = self.loss(&images, &targets, mode, true);
         if !self.freeze_sampler && self.sampler.entropy_weight() > 0.0 {
             loss += self.sampler.entropy_penalty();
         }
@@ -356,8 +448,8 @@ impl Task for MnistTask {
         } else {
             Mode::Stochastic
         };
-        let (loss, accuracy) = self.score(Part::Validation, mode);
-        Ok((loss, vec![("accuracy".into(), accuracy)]))
+        let (loss, metric) = self.score(Part::Validation, mode);
+        Ok((loss, vec![(self.network.metric().into(), metric)]))
     }
 
     fn status(&self) -> (f64, f64, f64) {
@@ -480,31 +572,52 @@ pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, 
     })?;
     super::write_config(&config.output, config)?;
 
-    let mut data = Mnist::from_config(&config.data)?;
-    if config.domain == InputDomain::Fourier {
-        data = data.to_fourier();
-    }
+    let reconstruction = match config.experiment.as_str() {
+        "mnist_classification" => false,
+        "mnist_reconstruction" => true,
+        other => {
+            return Err(ExperimentError::config(
+                "experiment",
+                format!("expected mnist_classification or mnist_reconstruction, found `{other}`"),
+            ))
+        }
+    };
+    let pixel_data = Mnist::from_config(&config.data)?;
+    let (data, pixels) = match (config.domain, reconstruction) {
+        (InputDomain::Pixel, _) => (pixel_data, None),
+        (InputDomain::Fourier, false) => (pixel_data.to_fourier(), None),
+        (InputDomain::Fourier, true) => (pixel_data.to_fourier(), Some(pixel_data)),
+    };
     let (sampler_config, sampler) = build_sampler(config, device)?;
-    let classifier_store = nn::VarStore::new(device);
+    let network_store = nn::VarStore::new(device);
     let features = match config.domain {
         InputDomain::Pixel => PIXELS,
         InputDomain::Fourier => 2 * PIXELS,
     };
-    let classifier = Classifier::new(&classifier_store.root(), features, config.model.dropout);
+    let network = if reconstruction {
+        Network::Decoder(Decoder::new(&network_store.root(), features))
+    } else {
+        Network::Classifier(Classifier::new(
+            &network_store.root(),
+            features,
+            config.model.dropout,
+        ))
+    };
     let freeze_sampler = config.train.freeze_sampler || sampler.trainable_variables().is_empty();
     let mut task = MnistTask {
         data,
         domain: config.domain,
+        pixels,
         sampler,
-        classifier,
-        classifier_store,
+        network,
+        network_store,
         freeze_sampler,
         batch_size: config.train.batch_size,
         seed: config.train.seed,
         device,
         order: Vec::new(),
-        images: Vec::new(),
-        labels: Vec::new(),
+        images: RefCell::new(Vec::new()),
+        labels: RefCell::new(Vec::new()),
     };
 
     let trainer = Trainer::new(config.train.clone(), &config.output)?;
@@ -548,8 +661,9 @@ pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, 
             EvaluationMode::Deterministic
         },
         passes,
-        test_accuracy: mean,
-        test_accuracy_std: std,
+        metric: task.network.metric().into(),
+        test_value: mean,
+        test_std: std,
         best_epoch: fit.best_epoch,
         epochs_run: fit.records.len(),
         stopped_early: fit.stopped_early,
@@ -558,10 +672,11 @@ pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, 
     super::write_json(&config.output.join("result.json"), &result)?;
     tracing::info!(
         name = %result.name,
-        accuracy = result.test_accuracy,
-        std = result.test_accuracy_std,
+        metric = %result.metric,
+        value = result.test_value,
+        std = result.test_std,
         evaluation = ?result.evaluation,
-        "test accuracy"
+        "test result"
     );
     Ok(result)
 }

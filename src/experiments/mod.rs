@@ -2,9 +2,13 @@
 //! `dps run` like pipelines.
 //!
 //! - `mnist_classification` ([`mnist`]): a sampler and the DPS paper's MLP classifier trained
-//!   jointly on MNIST, in the pixel or the Fourier domain.
+//!   jointly on MNIST, in the pixel or the Fourier domain; `mnist_reconstruction` the same
+//!   with a decoder.
+//!
+//! [`sweep`] runs experiments at several sample budgets and tabulates and plots the results.
 
 pub mod mnist;
+pub mod sweep;
 
 use std::path::{Path, PathBuf};
 
@@ -126,7 +130,7 @@ pub fn run_document(
         .unwrap_or_default()
         .to_string();
     match kind.as_str() {
-        "mnist_classification" => {
+        "mnist_classification" | "mnist_reconstruction" => {
             let config: mnist::MnistExperimentConfig = serde_path_to_error::deserialize(document)
                 .map_err(|error| ExperimentError::Read {
                 path: path.to_path_buf(),
@@ -136,7 +140,9 @@ pub fn run_document(
         }
         other => Err(ExperimentError::config(
             "experiment",
-            format!("unknown experiment `{other}`; valid: mnist_classification"),
+            format!(
+                "unknown experiment `{other}`; valid: mnist_classification, mnist_reconstruction"
+            ),
         )),
     }
 }
