@@ -5,6 +5,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 bash scripts/setup.sh
+bash scripts/fetch_mnist.sh
 
 data=${DPS_DATA_DIR:-$repo/../shared/data}
 if [ ! -d "$data/mri" ]; then
