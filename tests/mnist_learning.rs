@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dps::experiments::{read_document, run_document, ExperimentResult};
+use dps::experiments::{evaluate_document, read_document, run_document, ExperimentResult};
 
 fn mnist_dir() -> PathBuf {
     let dir = std::env::var_os("DPS_MNIST_DIR")
@@ -24,7 +24,9 @@ fn mnist_dir() -> PathBuf {
 
 /// Trains one repository pipeline with reduced settings and returns its test accuracy.
 fn reduced_accuracy(pipeline: &str, output: &Path) -> f64 {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/mnist").join(pipeline);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("pipelines/mnist")
+        .join(pipeline);
     let overrides = [
         format!("data.dir={}", mnist_dir().display()),
         "data.train_subset=5000".into(),
@@ -55,8 +57,22 @@ fn dps_topk_beats_random_mask() {
         dps > random + 0.05,
         "DPS-topK ({dps}) should beat the random mask ({random}) by 5 points"
     );
-    for file in ["best.ot", "last.ot", "metrics.jsonl", "metrics.csv", "config.yaml", "mask.png", "incidence.png", "logits.npy", "mask.json", "result.json"] {
-        assert!(dir.path().join("dps").join(file).is_file(), "{file} missing");
+    for file in [
+        "best.ot",
+        "last.ot",
+        "metrics.jsonl",
+        "metrics.csv",
+        "config.yaml",
+        "mask.png",
+        "incidence.png",
+        "logits.npy",
+        "mask.json",
+        "result.json",
+    ] {
+        assert!(
+            dir.path().join("dps").join(file).is_file(),
+            "{file} missing"
+        );
     }
 }
 
@@ -69,7 +85,7 @@ fn resume_continues_from_last_checkpoint() {
             format!("data.dir={}", mnist_dir().display()),
             "data.train_subset=500".into(),
             format!("train.epochs={epochs}"),
-            "evaluation.passes=1".into(),
+            "evaluation.mode=deterministic".into(),
             format!("output={}", dir.path().display()),
         ]
     };
@@ -81,7 +97,18 @@ fn resume_continues_from_last_checkpoint() {
     let log = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
     let epochs: Vec<u64> = log
         .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["epoch"].as_u64().unwrap())
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["epoch"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(epochs, vec![0, 1, 2]);
+
+    // Scoring the best checkpoint again reproduces the run's deterministic test accuracy.
+    let again = read_document(&path, &overrides(3)).unwrap();
+    let ExperimentResult::Mnist(evaluated) =
+        evaluate_document(&path, again, &dir.path().join("best.ot")).unwrap();
+    assert_eq!(evaluated.test_value, result.test_value);
+    assert_eq!(evaluated.best_epoch, result.best_epoch);
 }

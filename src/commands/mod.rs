@@ -28,6 +28,8 @@ pub struct Cli {
 enum Command {
     /// Run a YAML pipeline on the inputs its source stage names.
     Run(run::RunArgs),
+    /// Score a saved checkpoint of a training experiment on its test split.
+    EvalCheckpoint(run::EvalCheckpointArgs),
     /// Run experiments over several sample budgets; write a results table and plot.
     Sweep(run::SweepArgs),
     /// Reconstruct every k-space file of a folder with a pipeline.
@@ -62,6 +64,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args, verbosity),
         Command::Recon(args) => run::recon(args, verbosity),
         Command::Sweep(args) => run::sweep(args, verbosity),
+        Command::EvalCheckpoint(args) => run::eval_checkpoint(args, verbosity),
         Command::Stages(args) => run::stages(args),
         Command::Mask(args) => mask::mask(args),
         Command::Inspect(args) => files::inspect(args),

@@ -70,6 +70,18 @@ pub struct SweepArgs {
 }
 
 #[derive(Args)]
+pub struct EvalCheckpointArgs {
+    /// Experiment file (YAML) that trained the checkpoint.
+    experiment: PathBuf,
+    /// `best`, `last`, or the path of a checkpoint file.
+    #[arg(long, default_value = "best")]
+    checkpoint: String,
+    /// Override a setting: KEY.PATH=VALUE, VALUE in YAML (repeatable).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    overrides: Vec<String>,
+}
+
+#[derive(Args)]
 pub struct StagesArgs {
     /// Print as JSON.
     #[arg(long)]
@@ -162,6 +174,33 @@ fn run_experiment(args: &RunArgs) -> anyhow::Result<ExitCode> {
         "{} is a training experiment, which needs the `torch` feature; rebuild without \
          --no-default-features",
         args.pipeline.display()
+    )
+}
+
+#[cfg(feature = "torch")]
+pub fn eval_checkpoint(args: EvalCheckpointArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
+    SliceProgress::new(false).install_logging(verbosity);
+    let document = dps::experiments::read_document(&args.experiment, &args.overrides)?;
+    let output = document
+        .get("output")
+        .and_then(serde_yaml::Value::as_str)
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let checkpoint = match args.checkpoint.as_str() {
+        "best" => output.join("best.ot"),
+        "last" => output.join("last.ot"),
+        path => PathBuf::from(path),
+    };
+    let result = dps::experiments::evaluate_document(&args.experiment, document, &checkpoint)?;
+    println!("{}", serde_yaml::to_string(&result)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "torch"))]
+pub fn eval_checkpoint(args: EvalCheckpointArgs, _verbosity: &str) -> anyhow::Result<ExitCode> {
+    anyhow::bail!(
+        "evaluating {} needs the `torch` feature; rebuild without --no-default-features",
+        args.experiment.display()
     )
 }
 

@@ -563,6 +563,63 @@ struct SavedMask {
 ///
 /// Any [`ExperimentError`].
 pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, ExperimentError> {
+    let (mut task, sampler_config) = build_task(config)?;
+    let trainer = Trainer::new(config.train.clone(), &config.output)?;
+    let fit = trainer.fit(&mut task, resume)?;
+    crate::train::Checkpoint::restore_variables(&trainer.best_checkpoint(), &task)?;
+    let progress = Progress {
+        best_epoch: fit.best_epoch,
+        epochs_run: fit.records.len(),
+        stopped_early: fit.stopped_early,
+        examples_per_second: mean(fit.records.iter().map(|r| r.examples_per_second)),
+    };
+    test(config, &task, &sampler_config, progress)
+}
+
+/// Scores a saved checkpoint (`best.ot`, `last.ot` or another path) of an experiment on the
+/// test split without training, and writes `result.json` and the mask files as [`run`] does.
+///
+/// # Errors
+///
+/// Any [`ExperimentError`], among them a checkpoint that does not match the configuration.
+pub fn evaluate_checkpoint(
+    config: &MnistExperimentConfig,
+    checkpoint: &Path,
+) -> Result<MnistResult, ExperimentError> {
+    let (task, sampler_config) = build_task(config)?;
+    crate::train::Checkpoint::restore_variables(checkpoint, &task)?;
+    let records = crate::train::RunLog::open_existing(&config.output).read()?;
+    let best_epoch = records
+        .iter()
+        .min_by(|a, b| a.validation_loss.total_cmp(&b.validation_loss))
+        .map(|r| r.epoch)
+        .unwrap_or(0);
+    let progress = Progress {
+        best_epoch,
+        epochs_run: records.len(),
+        stopped_early: false,
+        examples_per_second: mean(records.iter().map(|r| r.examples_per_second)),
+    };
+    test(config, &task, &sampler_config, progress)
+}
+
+/// Training facts reported beside the test result.
+struct Progress {
+    best_epoch: usize,
+    epochs_run: usize,
+    stopped_early: bool,
+    examples_per_second: f64,
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, count) = values.fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
+    sum / count.max(1) as f64
+}
+
+/// Loads the data and builds the sampler and the network of an experiment.
+fn build_task(
+    config: &MnistExperimentConfig,
+) -> Result<(MnistTask, SamplerConfig), ExperimentError> {
     config.train.validate()?;
     let device = parse_device(&config.train.device)?;
     tch::manual_seed(config.train.seed as i64);
@@ -604,7 +661,7 @@ pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, 
         ))
     };
     let freeze_sampler = config.train.freeze_sampler || sampler.trainable_variables().is_empty();
-    let mut task = MnistTask {
+    let task = MnistTask {
         data,
         domain: config.domain,
         pixels,
@@ -619,39 +676,38 @@ pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, 
         images: RefCell::new(Vec::new()),
         labels: RefCell::new(Vec::new()),
     };
+    Ok((task, sampler_config))
+}
 
-    let trainer = Trainer::new(config.train.clone(), &config.output)?;
-    let fit = trainer.fit(&mut task, resume)?;
-    crate::train::Checkpoint::restore_variables(&trainer.best_checkpoint(), &task)?;
-
+/// Scores the task on the test split and writes the artefacts and `result.json`.
+fn test(
+    config: &MnistExperimentConfig,
+    task: &MnistTask,
+    sampler_config: &SamplerConfig,
+    progress: Progress,
+) -> Result<MnistResult, ExperimentError> {
     let (mode, passes) = match config.evaluation.mode {
-        EvaluationMode::Stochastic if !freeze_sampler => {
+        EvaluationMode::Stochastic if !task.freeze_sampler => {
             (Mode::Stochastic, config.evaluation.passes.max(1))
         }
         _ => (Mode::Deterministic, 1),
     };
-    let accuracies: Vec<f64> = (0..passes)
+    let values: Vec<f64> = (0..passes)
         .map(|_| task.score(Part::Test, mode).1)
         .collect();
-    let mean = accuracies.iter().sum::<f64>() / passes as f64;
+    let average = mean(values.iter().copied());
     let std = if passes > 1 {
         let variance =
-            accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (passes - 1) as f64;
+            values.iter().map(|a| (a - average).powi(2)).sum::<f64>() / (passes - 1) as f64;
         variance.sqrt()
     } else {
         0.0
     };
 
     write_artefacts(&config.output, task.sampler.as_ref())?;
-    let examples_per_second = fit
-        .records
-        .iter()
-        .map(|r| r.examples_per_second)
-        .sum::<f64>()
-        / fit.records.len().max(1) as f64;
     let result = MnistResult {
         name: config.name.clone(),
-        method: method_label(config, &sampler_config),
+        method: method_label(config, sampler_config),
         domain: config.domain,
         samples: task.sampler.samples_per_example(),
         sampling_ratio: task.sampler.samples_per_example() as f64 / PIXELS as f64,
@@ -662,12 +718,12 @@ pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, 
         },
         passes,
         metric: task.network.metric().into(),
-        test_value: mean,
+        test_value: average,
         test_std: std,
-        best_epoch: fit.best_epoch,
-        epochs_run: fit.records.len(),
-        stopped_early: fit.stopped_early,
-        examples_per_second,
+        best_epoch: progress.best_epoch,
+        epochs_run: progress.epochs_run,
+        stopped_early: progress.stopped_early,
+        examples_per_second: progress.examples_per_second,
     };
     super::write_json(&config.output.join("result.json"), &result)?;
     tracing::info!(

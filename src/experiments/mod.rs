@@ -147,6 +147,32 @@ pub fn run_document(
     }
 }
 
+/// Scores a checkpoint of the experiment described by `document` on its test split.
+///
+/// # Errors
+///
+/// As [`run_document`].
+pub fn evaluate_document(
+    path: &Path,
+    document: Value,
+    checkpoint: &Path,
+) -> Result<ExperimentResult, ExperimentError> {
+    let config: mnist::MnistExperimentConfig = parse_mnist(path, document)?;
+    Ok(ExperimentResult::Mnist(mnist::evaluate_checkpoint(
+        &config, checkpoint,
+    )?))
+}
+
+fn parse_mnist(
+    path: &Path,
+    document: Value,
+) -> Result<mnist::MnistExperimentConfig, ExperimentError> {
+    serde_path_to_error::deserialize(document).map_err(|error| ExperimentError::Read {
+        path: path.to_path_buf(),
+        message: format!("`{}`: {}", error.path(), error.inner()),
+    })
+}
+
 /// Saves the merged configuration beside the results.
 pub(crate) fn write_config<T: Serialize>(folder: &Path, config: &T) -> Result<(), ExperimentError> {
     let path = folder.join("config.yaml");

@@ -67,6 +67,14 @@ impl RunLog {
         Ok(log)
     }
 
+    /// Refers to the logs of a run folder without changing them, for reading.
+    pub fn open_existing(folder: &Path) -> Self {
+        Self {
+            jsonl: folder.join("metrics.jsonl"),
+            csv: folder.join("metrics.csv"),
+        }
+    }
+
     /// Reads the records of `metrics.jsonl`; none when it does not exist.
     ///
     /// # Errors

@@ -275,3 +275,113 @@ impl Trainer {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    /// Fits y = 2x with one weight; the loss turns NaN at `nan_at` (epoch, step).
+    struct LineFit {
+        store: nn::VarStore,
+        weight: Tensor,
+        epoch: usize,
+        nan_at: Option<(usize, usize)>,
+    }
+
+    impl LineFit {
+        fn new(nan_at: Option<(usize, usize)>) -> Self {
+            let store = nn::VarStore::new(Device::Cpu);
+            let weight = store.root().zeros("weight", &[1]);
+            Self {
+                store,
+                weight,
+                epoch: 0,
+                nan_at,
+            }
+        }
+
+        fn loss(&self) -> Tensor {
+            let x = Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
+            (&x * &self.weight - &x * 2.0).square().mean(Kind::Float)
+        }
+    }
+
+    impl Task for LineFit {
+        fn parameter_groups(&self) -> Vec<(String, Vec<Tensor>, f64)> {
+            vec![("network".into(), self.store.trainable_variables(), 1.0)]
+        }
+
+        fn var_stores(&self) -> Vec<(String, &nn::VarStore)> {
+            vec![("network".into(), &self.store)]
+        }
+
+        fn begin_epoch(&mut self, epoch: usize) -> usize {
+            self.epoch = epoch;
+            4
+        }
+
+        fn train_loss(&mut self, step: usize) -> Result<(Tensor, usize), TrainError> {
+            if self.nan_at == Some((self.epoch, step)) {
+                return Ok((self.loss() * f64::NAN, 3));
+            }
+            Ok((self.loss(), 3))
+        }
+
+        fn validate(&mut self) -> Result<(f64, Vec<(String, f64)>), TrainError> {
+            Ok((tch::no_grad(|| self.loss()).double_value(&[]), vec![]))
+        }
+
+        fn status(&self) -> (f64, f64, f64) {
+            (1.0, 0.0, 1.0)
+        }
+    }
+
+    fn config(epochs: usize) -> TrainConfig {
+        let text = format!("epochs: {epochs}\nbatch_size: 3\nlearning_rate: 0.1\n");
+        serde_yaml::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn fit_reduces_the_loss() {
+        let dir = tempfile::tempdir().unwrap();
+        let trainer = Trainer::new(config(5), dir.path()).unwrap();
+        let report = trainer.fit(&mut LineFit::new(None), false).unwrap();
+        assert_eq!(report.records.len(), 5);
+        assert!(report.records[4].validation_loss < report.records[0].validation_loss / 10.0);
+        assert!(trainer.best_checkpoint().is_file());
+    }
+
+    #[test]
+    fn nan_loss_stops_with_epoch_and_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let trainer = Trainer::new(config(5), dir.path()).unwrap();
+        let mut task = LineFit::new(Some((1, 2)));
+        let error = trainer.fit(&mut task, false).unwrap_err();
+        match error {
+            TrainError::NonFiniteLoss { epoch, step, value } => {
+                assert_eq!((epoch, step), (1, 2));
+                assert!(value.is_nan());
+            }
+            other => panic!("unexpected error {other}"),
+        }
+        // The checkpoint of epoch 0 is kept and loads into a fresh task.
+        let fresh = LineFit::new(None);
+        Checkpoint::restore_variables(&trainer.last_checkpoint(), &fresh).unwrap();
+        assert!(fresh.weight.double_value(&[0]) > 0.0);
+        let log = RunLog::open_existing(dir.path()).read().unwrap();
+        assert_eq!(log.len(), 1);
+    }
+
+    #[test]
+    fn early_stopping_ends_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = config(50);
+        settings.early_stopping = Some(EarlyStoppingConfig { patience: 2 });
+        settings.learning_rate = 1e-12;
+        let trainer = Trainer::new(settings, dir.path()).unwrap();
+        let report = trainer.fit(&mut LineFit::new(None), false).unwrap();
+        assert!(report.stopped_early);
+        assert_eq!(report.records.len(), 3);
+    }
+}
