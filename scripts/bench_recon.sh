@@ -13,7 +13,7 @@
 #   BENCH_SLICES [8]     slices per file
 #   BENCH_COILS [15], BENCH_HEIGHT [640], BENCH_WIDTH [368]   k-space size per slice
 #   BENCH_THREADS [2]    `dps recon --jobs`, and the size of the Python process pool
-#   BENCH_REPEATS [3]    timed runs per tool and file count, after one untimed warm-up
+#   BENCH_REPEATS [3]    timed runs per tool and file count, after one untimed warm-up per tool
 #   DPS_PYTHON           Python with numpy and h5py (default: the one scripts/setup.sh installs)
 #
 # Disk use: files x slices x coils x H x W x 8 bytes, 1.8 GB with the defaults.
@@ -86,8 +86,9 @@ set_command() { # TOOL INPUT OUTPUT
     esac
 }
 
-# Runs TOOL once on COUNT files and appends "tool files slices run seconds max_rss_kb" to
-# results.tsv.
+# Runs TOOL once on COUNT files and appends "tool files slices run seconds cpu_seconds
+# max_rss_kb" to results.tsv. CPU time (user plus system, child processes included) shows the
+# work done even when other jobs on the machine stretch the wall-clock time.
 measure() { # TOOL COUNT RUN
     local tool=$1 count=$2 run=$3 output=$work/out_$1
     rm -rf "$output"
@@ -97,10 +98,11 @@ measure() { # TOOL COUNT RUN
     /usr/bin/time -v -o "$work/time.txt" "${command[@]}" > "$work/$tool.log" 2>&1 \
         || { cat "$work/$tool.log" >&2; exit 1; }
     end=$(date +%s.%N)
-    local rss
+    local rss cpu
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$count" "$((count * slices))" "$run" \
-        "$(awk "BEGIN {print $end - $start}")" "$rss" >> "$work/results.tsv"
+    cpu=$(awk -F': ' '/User time|System time/ {sum += $2} END {print sum}' "$work/time.txt")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$count" "$((count * slices))" "$run" \
+        "$(awk "BEGIN {print $end - $start}")" "$cpu" "$rss" >> "$work/results.tsv"
 }
 
 smallest=$(printf '%s\n' $counts | sort -n | head -1)
@@ -128,8 +130,9 @@ import json, statistics, sys
 rows = [line.split("\t") for line in open(sys.argv[1]).read().splitlines()]
 compare = json.load(open(sys.argv[2]))
 runs = {}
-for tool, files, slices, run, seconds, rss in rows:
-    runs.setdefault((tool, int(files), int(slices)), []).append((float(seconds), int(rss)))
+for tool, files, slices, run, seconds, cpu, rss in rows:
+    runs.setdefault((tool, int(files), int(slices)), []).append(
+        (float(seconds), float(cpu), int(rss)))
 
 print("Machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores," +
       " $(free -g | awk '/^Mem:/ {print $2}') GiB memory; load average before" +
@@ -140,20 +143,22 @@ print(f"Outputs of dps and numpy differ by at most {compare['max_relative_differ
       " of the largest value.")
 print()
 print("| files | slices | dps s | dps slices/s | numpy s | numpy slices/s | speed-up of dps"
-      " | dps max RSS MiB | numpy max RSS MiB (largest process) |")
-print("|---|---|---|---|---|---|---|---|---|")
+      " | dps CPU ms/slice | numpy CPU ms/slice | dps max RSS MiB"
+      " | numpy max RSS MiB (largest process) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+def medians(values):
+    return [statistics.median(v[i] for v in values) for i in range(3)]
 for (tool, files, slices), values in sorted(runs.items(), key=lambda item: item[0][1]):
     if tool != "dps":
         continue
-    dps_s = statistics.median(v[0] for v in values)
-    dps_rss = statistics.median(v[1] for v in values) / 1024
-    numpy = runs[("numpy", files, slices)]
-    np_s = statistics.median(v[0] for v in numpy)
-    np_rss = statistics.median(v[1] for v in numpy) / 1024
+    dps_s, dps_cpu, dps_rss = medians(values)
+    np_s, np_cpu, np_rss = medians(runs[("numpy", files, slices)])
     print(f"| {files} | {slices} | {dps_s:.2f} | {slices / dps_s:.1f} | {np_s:.2f} |"
-          f" {slices / np_s:.1f} | {np_s / dps_s:.2f} | {dps_rss:.0f} | {np_rss:.0f} |")
+          f" {slices / np_s:.1f} | {np_s / dps_s:.2f} | {1000 * dps_cpu / slices:.0f} |"
+          f" {1000 * np_cpu / slices:.0f} | {dps_rss / 1024:.0f} | {np_rss / 1024:.0f} |")
 print()
-print("Every run (tool, files, seconds, max RSS MiB):")
-for tool, files, slices, run, seconds, rss in rows:
-    print(f"    {tool:<5} {files:>2} files  {float(seconds):6.2f} s  {int(rss) / 1024:6.0f} MiB")
+print("Every run (tool, files, wall-clock s, CPU s, max RSS MiB):")
+for tool, files, slices, run, seconds, cpu, rss in rows:
+    print(f"    {tool:<5} {files:>2} files  {float(seconds):6.2f} s  {float(cpu):6.2f} s"
+          f"  {int(rss) / 1024:5.0f} MiB")
 EOF
