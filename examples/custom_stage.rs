@@ -854,6 +854,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn stage_rejects_dead_coil() {
+        let mixing = identity(3);
+        let mut kspace = correlated_noise(&mixing, 64, 32, 17);
+        kspace
+            .index_axis_mut(Axis(0), 1)
+            .fill(Complex32::new(0.0, 0.0));
+        let stage = (info().build)(&StageParams::new(serde_yaml::Mapping::new())).unwrap();
+        let volume = Volume::new(Path::new("dead_coil.h5"));
+        let mut slice = Slice {
+            kspace: Some(kspace),
+            ..Slice::default()
+        };
+        let error = stage.process_slice(&volume, &mut slice).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("not positive definite"), "{message}");
+        assert!(message.contains("coil 1"), "{message}");
+    }
+
     fn build_error(stage_text: &str) -> String {
         let text = format!(
             "stages:\n  - stage: load\n    path: x.h5\n  - stage: noise_whitening\n{stage_text}"

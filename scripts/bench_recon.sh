@@ -9,7 +9,7 @@
 # that both tools write the same reconstructions.
 #
 # Settings (environment variables, defaults in brackets):
-#   BENCH_FILES "2 4 8"  file counts; the largest sets how many files are generated
+#   BENCH_FILES ["2 4 8"] file counts; the largest sets how many files are generated
 #   BENCH_SLICES [8]     slices per file
 #   BENCH_COILS [15], BENCH_HEIGHT [640], BENCH_WIDTH [368]   k-space size per slice
 #   BENCH_THREADS [2]    `dps recon --jobs`, and the size of the Python process pool
