@@ -15,6 +15,7 @@
 
 mod kernel;
 mod plan;
+mod prime;
 mod shift;
 
 use ndarray::{
