@@ -15,7 +15,8 @@ use ndrustfft::{ndfft, ndifft, FftHandler, Normalization};
 use proptest::prelude::*;
 
 // Sizes of every class: even (8, 640), n = 2 mod 4 (6, 10, 322), odd (5, 7, 9), and 1.
-const SHAPES: [&[usize]; 8] = [
+// Widths 276, 368 and 372 take the vectorised prime-factor path on AVX2 machines.
+const SHAPES: [&[usize]; 10] = [
     &[8, 8],
     &[5, 7],
     &[6, 10],
@@ -24,6 +25,8 @@ const SHAPES: [&[usize]; 8] = [
     &[2, 3, 5, 9],
     &[3, 10, 322],
     &[640, 368],
+    &[6, 276],
+    &[2, 9, 372],
 ];
 
 /// Returns a reproducible complex array with samples uniform in [-1, 1) (splitmix64).

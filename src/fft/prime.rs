@@ -26,14 +26,21 @@ const SCALAR_PRIMES: [usize; 6] = [31, 29, 23, 19, 17, 13];
 /// Largest supported prime, so that column buffers can live on the stack.
 const MAX_PRIME: usize = 31;
 
+/// Outputs accumulated together. Each output pair is a chain of dependent FMAs, so several
+/// chains must run at once to hide the FMA latency.
+const OUTPUT_BLOCK: usize = 4;
+
 /// A length-`p m` transform with the `p`-point stage vectorised across columns.
 pub(crate) struct PrimeSplitFft {
     prime: usize,
     columns: usize,
     direction: FftDirection,
-    /// `cos(2 pi m k / p)` at `[(k - 1) * half + (m - 1)]` for `k, m` in `1..=half`.
+    /// Number of output pairs `(k, p - k)` rounded up to a multiple of [`OUTPUT_BLOCK`].
+    padded_half: usize,
+    /// `cos(2 pi j k / p)` at `[(j - 1) * padded_half + (k - 1)]` for `j, k` in `1..=half`,
+    /// and zero for the padding `k > half`.
     cosines: Vec<f32>,
-    /// `sign * sin(2 pi m k / p)`, same layout, with `sign = -1` forward and `+1` inverse.
+    /// `sign * sin(2 pi j k / p)`, same layout, with `sign = -1` forward and `+1` inverse.
     sines: Vec<f32>,
     /// `w_N^(n2 k1)` at `[k1 * columns + n2]`.
     twiddles: Vec<Complex32>,
@@ -41,8 +48,12 @@ pub(crate) struct PrimeSplitFft {
 }
 
 impl PrimeSplitFft {
-    /// Returns the split transform for `len` if it has a factor from [`SCALAR_PRIMES`] with at
-    /// least four columns per row and the CPU has AVX2 and FMA, and `None` otherwise.
+    /// Returns the split transform for `len` if it has a factor `p` from [`SCALAR_PRIMES`] with
+    /// `len / p` a multiple of four and the CPU has AVX2 and FMA, and `None` otherwise.
+    ///
+    /// A column count that is not a multiple of four would leave columns for scalar code: for
+    /// 322 = 23 x 14 that made the split slower than rustfft's own plan, so such lengths are
+    /// left to rustfft.
     pub(crate) fn try_new(
         len: usize,
         direction: FftDirection,
@@ -53,7 +64,7 @@ impl PrimeSplitFft {
         }
         let prime = *SCALAR_PRIMES
             .iter()
-            .find(|&&p| len % p == 0 && len / p >= simd::LANES)?;
+            .find(|&&p| len % p == 0 && (len / p) % simd::LANES == 0)?;
         let columns = len / prime;
         Some(Self::with_inner(
             prime,
@@ -74,13 +85,14 @@ impl PrimeSplitFft {
             FftDirection::Forward => -1.0,
             FftDirection::Inverse => 1.0,
         };
-        let mut cosines = Vec::with_capacity(half * half);
-        let mut sines = Vec::with_capacity(half * half);
-        for k in 1..=half {
-            for m in 1..=half {
-                let angle = 2.0 * std::f64::consts::PI * ((m * k) % prime) as f64 / prime as f64;
-                cosines.push(angle.cos() as f32);
-                sines.push((sign * angle.sin()) as f32);
+        let padded_half = half.div_ceil(OUTPUT_BLOCK) * OUTPUT_BLOCK;
+        let mut cosines = vec![0.0; half * padded_half];
+        let mut sines = vec![0.0; half * padded_half];
+        for j in 1..=half {
+            for k in 1..=half {
+                let angle = 2.0 * std::f64::consts::PI * ((j * k) % prime) as f64 / prime as f64;
+                cosines[(j - 1) * padded_half + k - 1] = angle.cos() as f32;
+                sines[(j - 1) * padded_half + k - 1] = (sign * angle.sin()) as f32;
             }
         }
         let len = prime * columns;
@@ -96,6 +108,7 @@ impl PrimeSplitFft {
             prime,
             columns,
             direction,
+            padded_half,
             cosines,
             sines,
             twiddles,
@@ -111,10 +124,9 @@ impl PrimeSplitFft {
         work: &mut [Complex32],
         scratch: &mut [Complex32],
     ) {
-        let vector_columns = self.columns - self.columns % simd::LANES;
-        // SAFETY: `try_new` only builds this type when the CPU has AVX2 and FMA.
-        unsafe { simd::column_dfts(self, input, work, vector_columns) };
-        column_dfts_scalar(self, input, work, vector_columns..self.columns);
+        // SAFETY: `try_new` only builds this type when the CPU has AVX2 and FMA, and with a
+        // column count that is a multiple of the vector width.
+        unsafe { simd::column_dfts(self, input, work, self.columns) };
         self.inner.process_with_scratch(work, scratch);
     }
 
@@ -132,8 +144,9 @@ impl PrimeSplitFft {
     }
 }
 
-/// Steps 1 and 2 for the columns in `range` with plain complex arithmetic: the columns left
-/// over after the last full vector, and the reference for the SIMD path in tests.
+/// Steps 1 and 2 for the columns in `range` with plain complex arithmetic, the reference for
+/// the SIMD kernel.
+#[cfg(test)]
 fn column_dfts_scalar(
     fft: &PrimeSplitFft,
     input: &[Complex32],
@@ -158,8 +171,9 @@ fn column_dfts_scalar(
             let mut real_part = x0;
             let mut imaginary_part = Complex32::new(0.0, 0.0);
             for j in 1..=half {
-                real_part += sums[j] * fft.cosines[(k - 1) * half + j - 1];
-                imaginary_part += differences[j] * fft.sines[(k - 1) * half + j - 1];
+                let index = (j - 1) * fft.padded_half + k - 1;
+                real_part += sums[j] * fft.cosines[index];
+                imaginary_part += differences[j] * fft.sines[index];
             }
             let rotated = Complex32::new(-imaginary_part.im, imaginary_part.re);
             work[k * m + n2] = (real_part + rotated) * fft.twiddles[k * m + n2];
@@ -259,7 +273,7 @@ mod simd {
 
     use std::arch::x86_64::*;
 
-    use super::{PrimeSplitFft, MAX_PRIME};
+    use super::{PrimeSplitFft, MAX_PRIME, OUTPUT_BLOCK};
     use crate::Complex32;
 
     /// Complex samples per vector.
@@ -305,27 +319,35 @@ mod simd {
             }
             store(work, n2, dc);
 
-            for k in 1..=half {
-                let mut real_part = x0;
-                let mut imaginary_part = _mm256_setzero_ps();
-                let cosines = &fft.cosines[(k - 1) * half..k * half];
-                let sines = &fft.sines[(k - 1) * half..k * half];
+            for first in (1..=half).step_by(OUTPUT_BLOCK) {
+                let mut real_parts = [x0; OUTPUT_BLOCK];
+                let mut imaginary_parts = [_mm256_setzero_ps(); OUTPUT_BLOCK];
                 for j in 1..=half {
-                    let cosine = _mm256_set1_ps(cosines[j - 1]);
-                    let sine = _mm256_set1_ps(sines[j - 1]);
-                    real_part = _mm256_fmadd_ps(sums[j], cosine, real_part);
-                    imaginary_part = _mm256_fmadd_ps(differences[j], sine, imaginary_part);
+                    let row = (j - 1) * fft.padded_half + first - 1;
+                    let cosines = &fft.cosines[row..row + OUTPUT_BLOCK];
+                    let sines = &fft.sines[row..row + OUTPUT_BLOCK];
+                    for t in 0..OUTPUT_BLOCK {
+                        let cosine = _mm256_set1_ps(cosines[t]);
+                        let sine = _mm256_set1_ps(sines[t]);
+                        real_parts[t] = _mm256_fmadd_ps(sums[j], cosine, real_parts[t]);
+                        imaginary_parts[t] =
+                            _mm256_fmadd_ps(differences[j], sine, imaginary_parts[t]);
+                    }
                 }
-                // i * B as (re, im) -> (-im, re): swap the pair, then addsub subtracts in the
-                // real lanes and adds in the imaginary ones.
-                let swapped = _mm256_permute_ps::<0b1011_0001>(imaginary_part);
-                let plus = _mm256_addsub_ps(real_part, swapped);
-                let minus = _mm256_addsub_ps(real_part, _mm256_xor_ps(swapped, negate));
-                let (lower, upper) = (k * m + n2, (p - k) * m + n2);
-                let plus = complex_multiply(plus, load(&fft.twiddles, lower));
-                let minus = complex_multiply(minus, load(&fft.twiddles, upper));
-                store(work, lower, plus);
-                store(work, upper, minus);
+                // Padding outputs `k > half` were accumulated with zero weights and are dropped.
+                for t in 0..OUTPUT_BLOCK.min(half + 1 - first) {
+                    let k = first + t;
+                    // i * B as (re, im) -> (-im, re): swap the pair, then addsub subtracts in
+                    // the real lanes and adds in the imaginary ones.
+                    let swapped = _mm256_permute_ps::<0b1011_0001>(imaginary_parts[t]);
+                    let plus = _mm256_addsub_ps(real_parts[t], swapped);
+                    let minus = _mm256_addsub_ps(real_parts[t], _mm256_xor_ps(swapped, negate));
+                    let (lower, upper) = (k * m + n2, (p - k) * m + n2);
+                    let plus = complex_multiply(plus, load(&fft.twiddles, lower));
+                    let minus = complex_multiply(minus, load(&fft.twiddles, upper));
+                    store(work, lower, plus);
+                    store(work, upper, minus);
+                }
             }
         }
     }
@@ -411,8 +433,8 @@ mod tests {
         (difference / reference).sqrt()
     }
 
-    /// Lengths of every supported prime, with and without leftover scalar columns.
-    const LENGTHS: [usize; 10] = [92, 115, 161, 276, 322, 368, 104, 68, 114, 155];
+    /// Lengths of every supported prime.
+    const LENGTHS: [usize; 9] = [92, 276, 368, 104, 68, 152, 116, 372, 23 * 13 * 4];
 
     #[test]
     fn matches_rustfft_in_place() {
@@ -446,16 +468,16 @@ mod tests {
             return;
         }
         let mut planner = FftPlanner::new();
-        let split = PrimeSplitFft::try_new(322, FftDirection::Forward, &mut planner).unwrap();
-        let x = signal(644, 1);
+        let split = PrimeSplitFft::try_new(276, FftDirection::Forward, &mut planner).unwrap();
+        let x = signal(552, 1);
         let mut in_place = x.clone();
         split.process(&mut in_place);
         let mut scratch = vec![Complex32::new(0.0, 0.0); split.get_immutable_scratch_len()];
-        let mut immutable = vec![Complex32::new(0.0, 0.0); 644];
+        let mut immutable = vec![Complex32::new(0.0, 0.0); 552];
         split.process_immutable_with_scratch(&x, &mut immutable, &mut scratch);
         assert_eq!(immutable, in_place);
         let mut input = x.clone();
-        let mut out_of_place = vec![Complex32::new(0.0, 0.0); 644];
+        let mut out_of_place = vec![Complex32::new(0.0, 0.0); 552];
         split.process_outofplace_with_scratch(&mut input, &mut out_of_place, &mut scratch);
         assert_eq!(out_of_place, in_place);
     }
@@ -479,7 +501,7 @@ mod tests {
     #[test]
     fn other_lengths_are_declined() {
         let mut planner = FftPlanner::new();
-        for len in [320, 640, 396, 392, 23, 46, 69, 37 * 8] {
+        for len in [320, 640, 396, 392, 322, 23, 46, 115, 37 * 8] {
             let split = PrimeSplitFft::try_new(len, FftDirection::Forward, &mut planner);
             assert!(split.is_none(), "length {len}");
         }
