@@ -2,12 +2,15 @@
 
 Run from the repository root with the Python that has numpy and torch:
 
-    "$DPS_PYTHON" scripts/bench_fft.py [--repeats 21] [--threads 2]
+    "$DPS_PYTHON" scripts/bench_fft.py [--repeats 21] [--rounds 3] [--threads 2]
 
 The Rust timings come from `cargo run --release --no-default-features --example bench_fft`,
 started with RAYON_NUM_THREADS set to --threads; torch gets torch.set_num_threads(--threads).
-numpy.fft is single-threaded. Every number is the median of --repeats runs after two warm-up
-runs, on the same complex64 data shapes as the Rust side. The script prints one Markdown table.
+numpy.fft is single-threaded. torch is also timed with one thread, because its OpenMP threads
+slow down sharply when other processes compete for the cores. Each round times dps, then numpy, then torch, each case as the
+median of --repeats runs after two warm-up runs. The table shows, per case, the median over
+the rounds, so that all three libraries see the same changes in machine load. The script
+prints one Markdown table.
 """
 
 import argparse
@@ -81,42 +84,59 @@ def cpu_model():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=21, help="timed runs per case")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over all cases")
     parser.add_argument("--threads", type=int, default=2, help="threads for dps and torch")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    load_before = os.getloadavg()[0]
-    ours = rust_timings(args.repeats, args.threads)
-
     rng = np.random.default_rng(0)
-    rows = []
+    inputs = {}
     for shape in SHAPES:
         x = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
-        tensor = torch.from_numpy(x)
-        for name, numpy_function, torch_function in [
-            ("fft2c", numpy_fft2c, torch_fft2c),
-            ("ifft2c", numpy_ifft2c, torch_ifft2c),
-        ]:
-            rust_ms = ours[shape][f"{name}_ms"]
-            numpy_ms = median_ms(numpy_function, x, args.repeats)
-            torch_ms = median_ms(torch_function, tensor, args.repeats)
-            rows.append((name, shape, rust_ms, numpy_ms, torch_ms))
+        inputs[shape] = (x, torch.from_numpy(x))
+    transforms = [("fft2c", numpy_fft2c, torch_fft2c), ("ifft2c", numpy_ifft2c, torch_ifft2c)]
+
+    load_before = os.getloadavg()[0]
+    samples = {}
+    for _ in range(args.rounds):
+        ours = rust_timings(args.repeats, args.threads)
+        for shape, (x, tensor) in inputs.items():
+            for name, numpy_function, torch_function in transforms:
+                timings = samples.setdefault((name, shape), ([], [], [], []))
+                timings[0].append(ours[shape][f"{name}_ms"])
+                timings[1].append(median_ms(numpy_function, x, args.repeats))
+                torch.set_num_threads(args.threads)
+                timings[2].append(median_ms(torch_function, tensor, args.repeats))
+                torch.set_num_threads(1)
+                timings[3].append(median_ms(torch_function, tensor, args.repeats))
     load_after = os.getloadavg()[0]
+
+    rows = []
+    for shape in SHAPES:
+        for name, _, _ in transforms:
+            medians = [float(np.median(t)) for t in samples[(name, shape)]]
+            rows.append((name, shape, *medians))
 
     print(
         f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; threads: {args.threads}; "
         f"numpy {np.__version__}, torch {torch.__version__}; "
-        f"median of {args.repeats} runs; 1-minute load average {load_before:.2f} before, "
+        f"median over {args.rounds} rounds of the median of {args.repeats} runs; "
+        f"1-minute load average {load_before:.2f} before, "
         f"{load_after:.2f} after"
     )
     print()
-    print("| transform | shape | dps (ms) | numpy (ms) | torch (ms) | numpy / dps | torch / dps |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for name, shape, rust_ms, numpy_ms, torch_ms in rows:
+    threads = args.threads
+    print(
+        f"| transform | shape | dps, {threads} threads (ms) | numpy (ms) "
+        f"| torch, {threads} threads (ms) | torch, 1 thread (ms) "
+        f"| numpy / dps | torch {threads} threads / dps |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for name, shape, rust_ms, numpy_ms, torch_ms, torch_single_ms in rows:
         size = "x".join(str(n) for n in shape)
         print(
             f"| {name} | {size} | {rust_ms:.2f} | {numpy_ms:.2f} | {torch_ms:.2f} "
-            f"| {numpy_ms / rust_ms:.2f} | {torch_ms / rust_ms:.2f} |"
+            f"| {torch_single_ms:.2f} | {numpy_ms / rust_ms:.2f} | {torch_ms / rust_ms:.2f} |"
         )
 
 

@@ -14,6 +14,21 @@
 //! Plans are made once per length and direction and shared by all threads. The column pass
 //! gathers blocks of eight columns into a contiguous buffer, and the row pass works on each
 //! row where it lies.
+//!
+//! ```
+//! use dps::fft::{fft2c, ifft2c};
+//! use dps::Complex32;
+//! use ndarray::Array3;
+//!
+//! // Two coils of a constant 4 x 6 image: all energy lands on the centre sample (2, 3).
+//! let image = Array3::from_elem((2, 4, 6), Complex32::new(1.0, 0.0));
+//! let kspace = fft2c(&image);
+//! assert!((kspace[[0, 2, 3]].re - 24f32.sqrt()).abs() < 1e-5);
+//! assert!(kspace[[0, 0, 0]].norm() < 1e-5);
+//!
+//! let back = ifft2c(&kspace);
+//! assert!((back[[1, 3, 5]].re - 1.0).abs() < 1e-5);
+//! ```
 
 mod kernel;
 mod plan;

@@ -8,6 +8,22 @@
 //! Masked samples are written as `+0.0` in both the real and the imaginary part. A plain
 //! multiply by zero would leave `-0.0` wherever the input was negative, and that sign bit
 //! reveals which samples were dropped.
+//!
+//! ```
+//! use dps::operator::{LinearOperator, MaskedFourier};
+//! use dps::Complex32;
+//! use ndarray::{ArrayD, IxDyn};
+//!
+//! // Three coils of 4 x 6 k-space, keeping every other phase-encode column.
+//! let columns: Vec<bool> = (0..6).map(|j| j % 2 == 0).collect();
+//! let operator = MaskedFourier::with_column_mask(&[3, 4, 6], &columns)?;
+//! let image = ArrayD::from_elem(IxDyn(&[3, 4, 6]), Complex32::new(0.5, -1.0));
+//! let kspace = operator.forward(&image.view())?;
+//! assert_eq!(kspace[[0, 1, 1]].re.to_bits(), 0);
+//! let zero_filled = operator.adjoint(&kspace.view())?;
+//! assert_eq!(zero_filled.shape(), &[3, 4, 6]);
+//! # Ok::<(), dps::operator::OperatorError>(())
+//! ```
 
 mod fourier;
 mod sense;
