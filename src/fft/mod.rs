@@ -8,13 +8,31 @@
 //! Arrays may have any rank of at least 2: `(H, W)`, `(coils, H, W)`,
 //! `(slices, coils, H, W)`, ... Every leading index selects one image, and images are
 //! transformed in parallel with rayon. Inside one image the row pass and the column pass are
-//! parallel too. Samples are [`Complex32`]; any memory layout is accepted and none is copied
-//! beyond the output.
+//! parallel too. Samples are [`Complex32`]. Inputs of any memory layout (views, slices,
+//! permuted axes) are read in place, so the only copy is the output of `fft2c` and `ifft2c`.
 //!
-//! Plans are made once per length and direction and shared by all threads.
+//! Plans are made once per length and direction and shared by all threads. The column pass
+//! gathers blocks of eight columns into a contiguous buffer, and the row pass works on each
+//! row where it lies.
+//!
+//! ```
+//! use dps::fft::{fft2c, ifft2c};
+//! use dps::Complex32;
+//! use ndarray::Array3;
+//!
+//! // Two coils of a constant 4 x 6 image: all energy lands on the centre sample (2, 3).
+//! let image = Array3::from_elem((2, 4, 6), Complex32::new(1.0, 0.0));
+//! let kspace = fft2c(&image);
+//! assert!((kspace[[0, 2, 3]].re - 24f32.sqrt()).abs() < 1e-5);
+//! assert!(kspace[[0, 0, 0]].norm() < 1e-5);
+//!
+//! let back = ifft2c(&kspace);
+//! assert!((back[[1, 3, 5]].re - 1.0).abs() < 1e-5);
+//! ```
 
 mod kernel;
 mod plan;
+mod prime;
 mod shift;
 
 use ndarray::{
@@ -86,8 +104,7 @@ where
     D: Dimension,
 {
     let (height, width) = image_shape(x.shape());
-    let mut out = Array::from_shape_vec(x.raw_dim(), zeroed(x.len()))
-        .expect("a vector of x.len() samples fits the shape of x");
+    let mut out = Array::zeros(x.raw_dim());
     if out.is_empty() {
         return out;
     }
@@ -127,23 +144,6 @@ fn image_shape(shape: &[usize]) -> (usize, usize) {
          add a leading axis to a 1-D signal first"
     );
     (shape[shape.len() - 2], shape[shape.len() - 1])
-}
-
-/// Allocates `len` zero samples through the zeroing allocator, so that a large output is not
-/// written twice (the row pass writes every sample anyway).
-fn zeroed(len: usize) -> Vec<Complex32> {
-    let mut floats = std::mem::ManuallyDrop::new(vec![0.0f32; 2 * len]);
-    let (ptr, floats_len, capacity) = (floats.as_mut_ptr(), floats.len(), floats.capacity());
-    // `vec![0.0f32; n]` has a specialisation that calls the zeroing allocator, which a
-    // `Complex32` element does not get. Reusing the allocation is sound because `Complex<f32>`
-    // is `repr(C)` with two `f32` fields (size 8, align 4, no padding) and all-zero bits are a
-    // valid value. An even `f32` capacity frees as half as many `Complex32` with the same
-    // layout in bytes and alignment.
-    if capacity % 2 != 0 {
-        return vec![Complex32::new(0.0, 0.0); len];
-    }
-    // SAFETY: see above. `ptr` came from a `Vec<f32>` with this capacity, which is not dropped.
-    unsafe { Vec::from_raw_parts(ptr.cast::<Complex32>(), floats_len / 2, capacity / 2) }
 }
 
 /// Pushes every (H, W) image of `x` onto `out`, in row-major order of the leading indices.

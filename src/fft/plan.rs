@@ -2,7 +2,8 @@
 //!
 //! Planning a rustfft transform costs far more than running one row, so every length and
 //! direction is planned once and shared (`Arc<dyn Fft>` is `Send + Sync`). The planner picks the
-//! AVX back end at run time where the CPU has it.
+//! AVX back end at run time where the CPU has it, and lengths with a factor that rustfft computes
+//! with scalar code get a [`PrimeSplitFft`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -10,6 +11,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use rustfft::{Fft, FftDirection, FftPlanner};
 
+use super::prime::PrimeSplitFft;
 use crate::Complex32;
 
 /// Direction of a transform, with the sign convention of numpy: `Forward` is `exp(-2 pi i jk/n)`.
@@ -60,9 +62,12 @@ pub(crate) fn plan(len: usize, direction: Direction) -> Arc<dyn Fft<f32>> {
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let PlanCache { planner, plans } = &mut *guard;
-    let plan = plans
-        .entry(key)
-        .or_insert_with(|| planner.plan_fft(len, direction.into()));
+    let plan = plans.entry(key).or_insert_with(|| {
+        match PrimeSplitFft::try_new(len, direction.into(), planner) {
+            Some(split) => Arc::new(split),
+            None => planner.plan_fft(len, direction.into()),
+        }
+    });
     Arc::clone(plan)
 }
 
