@@ -140,9 +140,9 @@ fn run_experiment(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let document = dps::experiments::read_document(&args.pipeline, &args.overrides)?;
     let result = dps::experiments::run_document(&args.pipeline, document, args.resume)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        outln!("{}", serde_json::to_string_pretty(&result)?)?;
     } else {
-        println!("{}", serde_yaml::to_string(&result)?);
+        outln!("{}", serde_yaml::to_string(&result)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -158,14 +158,17 @@ fn run_experiment(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
 fn finish(report: &BatchReport, json: bool) -> anyhow::Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        outln!("{}", serde_json::to_string_pretty(report)?)?;
     } else {
-        print!("{}", report::render(report));
+        out!("{}", report::render(report))?;
     }
     if report.failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("error: {} of the inputs failed", report.failed.len());
+        super::output::message(format_args!(
+            "error: {} of the inputs failed",
+            report.failed.len()
+        ));
         Ok(ExitCode::FAILURE)
     }
 }
@@ -183,21 +186,24 @@ pub fn stages(args: StagesArgs) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&listing).context("cannot render the stage list")?
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     for info in registry.iter() {
-        println!("{}: {}", info.name, info.summary);
+        outln!("{}: {}", info.name, info.summary)?;
         for param in info.params {
-            println!(
+            outln!(
                 "    {:<18} {:<12} default {:<12} {}",
-                param.name, param.kind, param.default, param.help
-            );
+                param.name,
+                param.kind,
+                param.default,
+                param.help
+            )?;
         }
-        println!();
+        outln!()?;
     }
     Ok(ExitCode::SUCCESS)
 }
