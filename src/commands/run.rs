@@ -1,7 +1,7 @@
 //! `dps run`, `dps recon` and `dps stages`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -106,6 +106,15 @@ pub fn recon(args: ReconArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
          `dps run`",
         args.pipeline.display()
     );
+    if let Some(first) = file.stages.first() {
+        anyhow::ensure!(
+            first.stage == "load",
+            "pipeline {}: `dps recon` reads --input with the first stage, which must be `load`, \
+             but it is `{}`",
+            args.pipeline.display(),
+            first.stage
+        );
+    }
     let output = serde_yaml::Value::String(args.output.display().to_string());
     for index in writers {
         file.set_param(index, "output", output.clone());
@@ -115,6 +124,7 @@ pub fn recon(args: ReconArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
     let pipeline = Pipeline::build(file, &registry)?;
 
     let inputs = recon::discover_inputs(&args.input)?;
+    prepare_output_folder(&args.output, &args.input)?;
     let shard = match &args.shard {
         Some(value) => Some(Shard::parse(value)?),
         None => Shard::from_slurm(|name| std::env::var(name).ok()).transpose()?,
@@ -127,6 +137,30 @@ pub fn recon(args: ReconArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
     let report = recon::run_batch(&pipeline, &inputs, &options, &progress)?;
     progress.finish();
     finish(&report, args.json)
+}
+
+/// Creates the output folder before any input is read, so that an unusable `--output` fails
+/// once instead of once per input, and rejects the input folder itself as output, where the
+/// reconstructions would replace the k-space files.
+fn prepare_output_folder(output: &Path, input: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !output.exists() || output.is_dir(),
+        "--output {} exists and is not a folder; choose a folder for the reconstructions",
+        output.display()
+    );
+    std::fs::create_dir_all(output)
+        .with_context(|| format!("cannot create the output folder {}", output.display()))?;
+    let same = match (output.canonicalize(), input.canonicalize()) {
+        (Ok(output), Ok(input)) => output == input,
+        _ => false,
+    };
+    anyhow::ensure!(
+        !same,
+        "--output {} is the input folder, so the reconstructions would replace the k-space \
+         files; choose another folder",
+        output.display()
+    );
+    Ok(())
 }
 
 fn is_experiment_file(path: &std::path::Path) -> bool {
