@@ -378,7 +378,8 @@ pub fn file_names(folder: &Path) -> Vec<String> {
 ///   has `name`, `shape` ([slices, coils, H, W], or [slices, H, W] for single-coil), and
 ///   optionally `recon` ([h, w] of the header's reconSpace, default [H, W]), `target` ("rss",
 ///   "esc" or null, default "rss"), `seed`, `dtype` ("complex64" or "int32"), `nan_slice`
-///   (a slice given a NaN sample), `acquisition`. K-space is the centred orthonormal FFT of
+///   (a slice given a NaN sample), `omit_kspace` (true for a file without `kspace`),
+///   `acquisition`. K-space is the centred orthonormal FFT of
 ///   smooth coil images, so that scores are those of a real image. The target is fastMRI's:
 ///   rss (magnitude for single-coil) of ifft2c, centre-cropped to reconSpace, or to (W, W)
 ///   when W is narrower.
@@ -460,7 +461,9 @@ def write(request):
         with h5py.File(path, "w") as f:
             if spec.get("nan_slice") is not None:
                 kspace[spec["nan_slice"], ..., 3, 2] = np.nan
-            if spec.get("dtype") == "int32":
+            if spec.get("omit_kspace"):
+                pass
+            elif spec.get("dtype") == "int32":
                 f["kspace"] = np.round(kspace.real).astype(np.int32)
             else:
                 f["kspace"] = kspace
@@ -472,8 +475,9 @@ def write(request):
                 h, w = fastmri_crop(image.shape, recon)
                 target_volume = centre_crop(image, h, w).astype(np.float32)
                 f["reconstruction_" + target] = target_volume
-                f.attrs["max"] = float(target_volume.max())
-                f.attrs["norm"] = float(np.linalg.norm(target_volume))
+                if target_volume.size:
+                    f.attrs["max"] = float(target_volume.max())
+                    f.attrs["norm"] = float(np.linalg.norm(target_volume))
             f.attrs["acquisition"] = spec.get("acquisition", "AXT2")
             f.attrs["patient_id"] = "patient-" + spec["name"]
     return {"written": len(request["volumes"])}
