@@ -123,12 +123,12 @@ pub fn recon(args: ReconArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
     file.set_param(0, "path", input);
     let pipeline = Pipeline::build(file, &registry)?;
 
-    let inputs = recon::discover_inputs(&args.input)?;
-    prepare_output_folder(&args.output, &args.input)?;
     let shard = match &args.shard {
         Some(value) => Some(Shard::parse(value)?),
         None => Shard::from_slurm(|name| std::env::var(name).ok()).transpose()?,
     };
+    let inputs = recon::discover_inputs(&args.input)?;
+    prepare_output_folder(&args.output, &args.input)?;
     let options = BatchOptions {
         jobs: args.jobs,
         shard,
