@@ -357,10 +357,10 @@ fn without_repeats(inputs: &[PathBuf]) -> Vec<PathBuf> {
     unique
 }
 
-/// Finds the inputs that must not run, with the reason: an output that would replace an input
-/// file (an output folder that is the input folder), or an output that an earlier input in the
-/// list also writes (`a.h5` and `a.hdf5` both give `a.h5`). The whole list is checked, not one
-/// shard, so every shard of a run agrees.
+/// Finds the inputs that must not run, with the reason. One reason is an output that would
+/// replace an input file, as when the output folder is the input folder. The other is an output
+/// that an earlier input in the list also writes (`a.h5` and `a.hdf5` both give `a.h5`). The
+/// whole list is checked, not one shard, so every shard of a run agrees.
 fn output_conflicts(pipeline: &Pipeline, inputs: &[PathBuf]) -> BTreeMap<PathBuf, String> {
     let input_files: BTreeMap<PathBuf, &PathBuf> = inputs
         .iter()
@@ -396,8 +396,8 @@ fn output_conflicts(pipeline: &Pipeline, inputs: &[PathBuf]) -> BTreeMap<PathBuf
     conflicts
 }
 
-/// The absolute path of a file with symbolic links resolved, for a file that does not exist yet
-/// too, so that two spellings of one file compare equal.
+/// Returns the absolute path of a file with symbolic links resolved, also for a file that does
+/// not exist yet, so that two spellings of one file compare equal.
 fn file_identity(path: &Path) -> PathBuf {
     if let Ok(canonical) = path.canonicalize() {
         return canonical;

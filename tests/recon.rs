@@ -412,6 +412,7 @@ fn bad_shards_are_rejected() {
         );
         assert!(message.contains(expected), "{message}");
     }
+
     let result = dps_command(common::repo())
         .args([
             "recon".as_ref(),
@@ -643,7 +644,7 @@ fn output_in_input_folder_is_refused() {
 }
 
 #[test]
-fn inputs_with_one_stem_do_not_overwrite_each_other() {
+fn same_stem_inputs_keep_first() {
     let folder = temp_dir();
     let input = folder.path().join("in");
     write_volumes(
@@ -799,6 +800,7 @@ fn scores_follow_fastmri_crop_rule() {
     let output = folder.path().join("out");
     let run = recon(&pipeline, &input, &output, &[]);
     run.assert_failure();
+
     let header: Vec<&str> = run
         .stdout
         .lines()
@@ -821,6 +823,7 @@ fn scores_follow_fastmri_crop_rule() {
         plain.split_whitespace().collect::<Vec<_>>(),
         ["a_plain.h5", "1", "-", "-", "-"]
     );
+
     let wide = run
         .stdout
         .lines()

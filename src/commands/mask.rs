@@ -8,8 +8,9 @@ use clap::Args;
 
 use dps::mask::{baseline_grid, baseline_lines, BaselineKind, Mask, MaskFunc, MaskType, Seed};
 
-/// Largest `--width` and `--height`. fastMRI's largest matrices are 768 x 396; the limit keeps
-/// a mistyped size from exhausting memory, since a mask holds one flag per column or point.
+/// Largest `--width` and `--height`. MRI matrices have a few hundred samples per axis (fastMRI's
+/// widths are 276 to 396), and the limit keeps a mistyped size from exhausting memory, since a
+/// mask stores one flag per column or point.
 const MAX_SIZE: u64 = 16_384;
 
 fn parse_size(text: &str) -> Result<usize, String> {

@@ -43,8 +43,8 @@ pub fn bart() -> PathBuf {
     path
 }
 
-/// The data folder that holds `mri/`: `DPS_DATA_DIR`, or `../shared/data` beside the
-/// repository.
+/// Returns the data folder that contains `mri/`: `DPS_DATA_DIR`, or `../shared/data` beside
+/// the repository.
 pub fn data_dir() -> PathBuf {
     let root = std::env::var_os("DPS_DATA_DIR")
         .map(PathBuf::from)
@@ -58,7 +58,7 @@ pub fn data_dir() -> PathBuf {
     root
 }
 
-/// A file of the real data folder, such as `phantom_gre_2coil.h5`.
+/// Returns a file of the real data folder, such as `phantom_gre_2coil.h5`.
 pub fn mri_file(name: &str) -> PathBuf {
     let path = data_dir().join("mri").join(name);
     assert!(
@@ -69,12 +69,12 @@ pub fn mri_file(name: &str) -> PathBuf {
     path
 }
 
-/// The repository root.
+/// Returns the repository root.
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A fresh temporary folder under the target directory.
+/// Creates a fresh temporary folder under the target directory.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("cannot create a temporary folder")
 }
@@ -134,7 +134,7 @@ impl Run {
         self
     }
 
-    /// The `error: ...` lines of standard error (log lines left out).
+    /// Returns the `error: ...` lines of standard error, without log lines.
     pub fn error_lines(&self) -> String {
         self.stderr
             .lines()
@@ -150,7 +150,7 @@ impl Run {
     }
 }
 
-/// A `dps` command with no Slurm variables and warnings-only logging, run in `cwd`.
+/// Builds a `dps` command with no Slurm variables and warnings-only logging, run in `cwd`.
 pub fn dps_command(cwd: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dps"));
     command.current_dir(cwd).env("DPS_LOG", "dps=warn");
@@ -195,7 +195,7 @@ pub fn run_bart(folder: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Runs one command of [`TOOLS_PY`] with a JSON request and returns its JSON answer.
+/// Runs one command of [`TOOLS_PY`] with a JSON request and returns the JSON it prints.
 pub fn python_tool(command: &str, request: &serde_json::Value) -> serde_json::Value {
     let output = Command::new(python())
         .arg("-c")
@@ -227,7 +227,7 @@ pub fn write_volumes(folder: &Path, specs: &[serde_json::Value]) {
     );
 }
 
-/// The fastMRI mask columns of `name` from numpy's RandomState, through the independent
+/// Computes the fastMRI mask columns of `name` from numpy's RandomState, through the independent
 /// reference in tests/reference/fastmri_masks.py.
 pub fn reference_mask(
     kind: &str,
@@ -274,14 +274,14 @@ pub fn reference_mask(
         .collect()
 }
 
-/// A float field of a JSON answer.
+/// Returns a float field of a JSON value.
 pub fn number(value: &serde_json::Value, key: &str) -> f64 {
     value[key]
         .as_f64()
         .unwrap_or_else(|| panic!("no number `{key}` in {value}"))
 }
 
-/// The metrics of one volume in a `dps run --json` or `dps recon --json` report, by name.
+/// Returns the metrics of one volume in a `dps run --json` or `dps recon --json` report, by name.
 pub fn volume_metrics(report: &serde_json::Value, file_name: &str) -> Vec<(String, f64)> {
     let volume = processed_volume(report, file_name);
     volume["metrics"]
@@ -297,7 +297,7 @@ pub fn volume_metrics(report: &serde_json::Value, file_name: &str) -> Vec<(Strin
         .collect()
 }
 
-/// One metric of a volume in a batch report.
+/// Returns one metric of a volume in a batch report.
 pub fn metric(report: &serde_json::Value, file_name: &str, name: &str) -> f64 {
     volume_metrics(report, file_name)
         .into_iter()
@@ -306,7 +306,7 @@ pub fn metric(report: &serde_json::Value, file_name: &str, name: &str) -> f64 {
         .1
 }
 
-/// The entry of a processed volume in a batch report.
+/// Returns the entry of a processed volume in a batch report.
 pub fn processed_volume<'a>(
     report: &'a serde_json::Value,
     file_name: &str,
@@ -372,7 +372,7 @@ pub fn file_names(folder: &Path) -> Vec<String> {
 }
 
 /// Python commands that write test volumes and compute reference values with numpy, h5py and
-/// scikit-image. Each takes one JSON argument and prints one JSON answer.
+/// scikit-image. Each takes one JSON argument and prints one JSON result.
 ///
 /// - `write {folder, volumes: [spec]}`: writes each spec as a fastMRI file with h5py. A spec
 ///   has `name`, `shape` ([slices, coils, H, W], or [slices, H, W] for single-coil), and
