@@ -600,3 +600,11 @@ fn build_errors_carry_structured_fields() {
     };
     assert!(error.to_string().contains(NEVER_READ), "{error}");
 }
+
+#[test]
+fn windows_style_file_has_locations() {
+    let text = mask_pipeline("    type: random\n    typo: 1\n").replace('\n', "\r\n");
+    invalid_pipeline(&format!("\u{feff}{text}"), &[])
+        .assert_at(7, 5)
+        .assert_says(&["parameter `typo`", "unknown field `typo`"]);
+}

@@ -333,6 +333,8 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
 /// for `key`. serde_yaml reports positions only for errors it raises itself, and stage
 /// parameters are checked later against each stage's own type, so their keys are found here.
 fn locate_key(text: &str, index: usize, key: Option<&str>) -> Option<(usize, usize)> {
+    // Editors on Windows may start the file with a byte-order mark, which YAML ignores.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines: Vec<&str> = text.lines().collect();
     let stages_line = lines.iter().position(|line| line.starts_with("stages:"))?;
 
@@ -425,6 +427,12 @@ stages:
         // A key that is not written falls back to the item itself.
         assert_eq!(file.locate(2, Some("absent")), Some((10, 3)));
         assert_eq!(file.locate(3, None), None);
+    }
+
+    #[test]
+    fn locate_skips_byte_order_mark() {
+        let text = format!("\u{feff}{TEXT}");
+        assert_eq!(locate_key(&text, 1, Some("accelerations")), Some((9, 5)));
     }
 
     #[test]
