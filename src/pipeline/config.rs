@@ -83,6 +83,9 @@ impl PipelineFile {
     /// [`PipelineError::Syntax`] for YAML errors, unknown top-level keys, or a stage entry
     /// without a `stage` key.
     pub fn parse(path: &Path, text: &str) -> Result<Self, PipelineError> {
+        // serde_yaml 0.9 rejects some documents that start with a byte-order mark, as Windows
+        // editors write them (one whose first key is `name`, for example), so it is dropped.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let document: Document =
             serde_yaml::from_str(text).map_err(|error| PipelineError::Syntax {
                 path: path.to_path_buf(),
