@@ -836,3 +836,49 @@ fn scores_follow_fastmri_crop_rule() {
     );
     assert!(!output.join("c_wide_target.h5").exists());
 }
+
+#[test]
+fn bad_cfl_files_are_reported() {
+    let folder = temp_dir();
+    let input = folder.path().join("cfl");
+    std::fs::create_dir_all(&input).unwrap();
+    for name in ["good", "no_header", "short", "three_d"] {
+        let three_d = name == "three_d";
+        let mut args = vec!["phantom", "-k", "-x", "16"];
+        if three_d {
+            args.insert(1, "-3");
+        }
+        args.push(name);
+        run_bart(&input, &args);
+    }
+    std::fs::remove_file(input.join("no_header.hdr")).unwrap();
+    let whole = std::fs::read(input.join("short.cfl")).unwrap();
+    std::fs::write(input.join("short.cfl"), &whole[..100]).unwrap();
+    let pipeline = write_pipeline(folder.path(), "full.yaml", FULL);
+    let output = folder.path().join("out");
+    let run = recon(&pipeline, &input, &output, &["--json"]);
+    run.assert_failure();
+    let report = run.json();
+    assert_eq!(report_names(&report, "processed"), ["good.cfl"]);
+    let reason = |name: &str| {
+        report["failed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["input"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("{name} did not fail: {report}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        reason("no_header.cfl").contains("no_header.hdr"),
+        "{report}"
+    );
+    assert!(
+        reason("short.cfl").contains("has 100 bytes, expected 2048"),
+        "{report}"
+    );
+    assert!(reason("three_d.cfl").contains("PHS2 = 16"), "{report}");
+    assert_eq!(file_names(&output), ["good.h5"]);
+}
