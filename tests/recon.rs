@@ -615,6 +615,16 @@ fn output_in_input_folder_is_refused() {
     );
     assert_eq!(std::fs::read(input.join("f0.h5")).unwrap(), before);
 
+    // One input file, with its own folder as output.
+    let run = recon(&pipeline, &input.join("f0.h5"), &input, &["--overwrite"]);
+    run.assert_failure();
+    assert!(
+        run.stdout.contains("would replace the input file"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(std::fs::read(input.join("f0.h5")).unwrap(), before);
+
     // `dps run` has no such check up front; each input fails with the reason instead.
     let run = dps(&[
         "run".as_ref(),
