@@ -9,9 +9,13 @@
 //!
 //! [`Shard`] splits the sorted input list into `count` interleaved parts, so a cluster can run
 //! a data set as a Slurm array job: with no explicit shard, [`Shard::from_slurm`] reads
-//! `SLURM_ARRAY_TASK_ID`, `SLURM_ARRAY_TASK_COUNT` and `SLURM_ARRAY_TASK_MIN`.
+//! `SLURM_ARRAY_TASK_ID`, `SLURM_ARRAY_TASK_COUNT`, `SLURM_ARRAY_TASK_MIN` and
+//! `SLURM_ARRAY_TASK_STEP`.
+//!
+//! An input is not run, and is reported as failed, when one of its outputs would replace an
+//! input file or the output of an input earlier in the sorted list.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -84,18 +88,25 @@ impl Shard {
     }
 
     /// Reads the shard of a Slurm array task from `lookup` (normally the process environment).
-    /// Returns `None` outside an array job. Task ids are made zero-based by subtracting
-    /// `SLURM_ARRAY_TASK_MIN` (0 when unset), so `--array=1-8` and `--array=0-7` both work.
+    /// Returns `None` outside an array job, that is when `SLURM_ARRAY_TASK_ID` is unset. Task
+    /// ids are made zero-based by subtracting `SLURM_ARRAY_TASK_MIN` (0 when unset) and dividing
+    /// by `SLURM_ARRAY_TASK_STEP` (1 when unset), so `--array=1-8`, `--array=0-7` and
+    /// `--array=0-14:2` all give shards 0 to 7.
     ///
     /// # Errors
     ///
-    /// [`ReconError::Shard`] when the variables are not integers or out of range.
+    /// [`ReconError::Shard`] when the variables are not integers, are out of range, or when
+    /// `SLURM_ARRAY_TASK_COUNT` is missing beside `SLURM_ARRAY_TASK_ID` (every task would then
+    /// process every input and write the same files).
     pub fn from_slurm(lookup: impl Fn(&str) -> Option<String>) -> Option<Result<Self, ReconError>> {
         let id = lookup("SLURM_ARRAY_TASK_ID")?;
-        let count = lookup("SLURM_ARRAY_TASK_COUNT")?;
+        let count = lookup("SLURM_ARRAY_TASK_COUNT");
         let min = lookup("SLURM_ARRAY_TASK_MIN").unwrap_or_else(|| "0".into());
+        let step = lookup("SLURM_ARRAY_TASK_STEP").unwrap_or_else(|| "1".into());
         let description = format!(
-            "SLURM_ARRAY_TASK_ID={id}, SLURM_ARRAY_TASK_COUNT={count}, SLURM_ARRAY_TASK_MIN={min}"
+            "SLURM_ARRAY_TASK_ID={id}, SLURM_ARRAY_TASK_COUNT={}, SLURM_ARRAY_TASK_MIN={min}, \
+             SLURM_ARRAY_TASK_STEP={step}",
+            count.as_deref().unwrap_or("(unset)")
         );
         let invalid = |message: String| ReconError::Shard {
             value: description.clone(),
@@ -107,13 +118,31 @@ impl Shard {
                 .map_err(|_| invalid(format!("{name} is not a non-negative integer")))
         };
         Some((|| {
+            let count = count.ok_or_else(|| {
+                invalid(
+                    "SLURM_ARRAY_TASK_COUNT is not set, so the number of shards is unknown; \
+                     pass --shard I/N"
+                        .into(),
+                )
+            })?;
             let id = parse(&id, "SLURM_ARRAY_TASK_ID")?;
             let count = parse(&count, "SLURM_ARRAY_TASK_COUNT")?;
             let min = parse(&min, "SLURM_ARRAY_TASK_MIN")?;
-            let index = id
+            let step = parse(&step, "SLURM_ARRAY_TASK_STEP")?;
+            if step == 0 {
+                return Err(invalid("SLURM_ARRAY_TASK_STEP must be at least 1".into()));
+            }
+            let offset = id
                 .checked_sub(min)
                 .ok_or_else(|| invalid("the task id is below SLURM_ARRAY_TASK_MIN".into()))?;
-            Self::new(index, count).map_err(invalid)
+            if offset % step != 0 {
+                return Err(invalid(
+                    "the task id is not SLURM_ARRAY_TASK_MIN plus a multiple of \
+                     SLURM_ARRAY_TASK_STEP"
+                        .into(),
+                ));
+            }
+            Self::new(offset / step, count).map_err(invalid)
         })())
     }
 
@@ -259,9 +288,11 @@ pub fn run_batch(
     observer: &dyn Observer,
 ) -> Result<BatchReport, ReconError> {
     let start = Instant::now();
+    let inputs = without_repeats(inputs);
+    let conflicts = output_conflicts(pipeline, &inputs);
     let selected = match options.shard {
-        Some(shard) => shard.select(inputs),
-        None => inputs.to_vec(),
+        Some(shard) => shard.select(&inputs),
+        None => inputs.clone(),
     };
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(jobs) = options.jobs {
@@ -282,7 +313,13 @@ pub fn run_batch(
     let outcomes: Vec<Outcome> = pool.install(|| {
         selected
             .par_iter()
-            .map(|input| run_one(pipeline, input, options, observer))
+            .map(|input| match conflicts.get(input) {
+                Some(reason) => Outcome::Failed(Failure {
+                    input: input.clone(),
+                    reason: reason.clone(),
+                }),
+                None => run_one(pipeline, input, options, observer),
+            })
             .collect()
     });
 
@@ -303,6 +340,76 @@ pub fn run_batch(
         "batch reconstruction finished"
     );
     Ok(report)
+}
+
+/// Drops inputs listed more than once (as the same file), keeping the first: two runs of one
+/// input would write the same outputs at the same time.
+fn without_repeats(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut seen = BTreeSet::new();
+    let mut unique = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        if seen.insert(file_identity(input)) {
+            unique.push(input.clone());
+        } else {
+            tracing::warn!(input = %input.display(), "input listed twice, processed once");
+        }
+    }
+    unique
+}
+
+/// Finds the inputs that must not run, with the reason. One reason is an output that would
+/// replace an input file, as when the output folder is the input folder. The other is an output
+/// that an earlier input in the list also writes (`a.h5` and `a.hdf5` both give `a.h5`). The
+/// whole list is checked, not one shard, so every shard of a run agrees.
+fn output_conflicts(pipeline: &Pipeline, inputs: &[PathBuf]) -> BTreeMap<PathBuf, String> {
+    let input_files: BTreeMap<PathBuf, &PathBuf> = inputs
+        .iter()
+        .map(|input| (file_identity(input), input))
+        .collect();
+    let mut writers: BTreeMap<PathBuf, &PathBuf> = BTreeMap::new();
+    let mut conflicts = BTreeMap::new();
+    for input in inputs {
+        for output in pipeline.outputs_for(input) {
+            let identity = file_identity(&output);
+            let reason = if let Some(original) = input_files.get(&identity) {
+                format!(
+                    "its output {} would replace the input file {}; choose an output folder \
+                     outside the input folder",
+                    output.display(),
+                    original.display()
+                )
+            } else if let Some(writer) = writers.get(&identity) {
+                format!(
+                    "its output {} is also the output of {}, which comes first and is kept; \
+                     rename one of the two inputs",
+                    output.display(),
+                    writer.display()
+                )
+            } else {
+                writers.insert(identity, input);
+                continue;
+            };
+            conflicts.insert(input.clone(), reason);
+            break;
+        }
+    }
+    conflicts
+}
+
+/// Returns the absolute path of a file with symbolic links resolved, also for a file that does
+/// not exist yet, so that two spellings of one file compare equal.
+fn file_identity(path: &Path) -> PathBuf {
+    if let Ok(canonical) = path.canonicalize() {
+        return canonical;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let parent = absolute
+        .parent()
+        .and_then(|parent| parent.canonicalize().ok());
+    match (parent, absolute.file_name()) {
+        (Some(parent), Some(name)) => parent.join(name),
+        _ => absolute,
+    }
 }
 
 enum Outcome {
@@ -338,10 +445,22 @@ fn run_one(
     }
 }
 
-/// Renders an error with its chain of causes on one line.
+/// Renders an error with its chain of causes on one line. The input is left out of a stage
+/// failure because the report names it beside the reason.
 fn failure_reason(error: &PipelineError) -> String {
-    let mut reason = error.to_string();
-    let mut source = std::error::Error::source(error);
+    let (mut reason, mut source) = match error {
+        PipelineError::Stage {
+            stage,
+            slice,
+            source,
+            ..
+        } => {
+            let slice = slice.map(|s| format!(", slice {s}")).unwrap_or_default();
+            let cause: &(dyn std::error::Error + 'static) = source;
+            (format!("stage `{stage}`{slice}: {source}"), cause.source())
+        }
+        other => (other.to_string(), std::error::Error::source(other)),
+    };
     while let Some(cause) = source {
         let text = cause.to_string();
         if !reason.contains(&text) {
@@ -408,6 +527,32 @@ mod tests {
         assert_eq!(shard, Shard { index: 3, count: 4 });
         assert!(Shard::from_slurm(env("4", None)).unwrap().is_err());
         assert!(Shard::from_slurm(|_| None).is_none());
+    }
+
+    #[test]
+    fn slurm_step_divides_task_ids() {
+        let env = |id: &'static str| {
+            move |name: &str| match name {
+                "SLURM_ARRAY_TASK_ID" => Some(id.to_string()),
+                "SLURM_ARRAY_TASK_COUNT" => Some("4".to_string()),
+                "SLURM_ARRAY_TASK_STEP" => Some("2".to_string()),
+                _ => None,
+            }
+        };
+        let shard = Shard::from_slurm(env("6")).unwrap().unwrap();
+        assert_eq!(shard, Shard { index: 3, count: 4 });
+        assert!(Shard::from_slurm(env("3")).unwrap().is_err());
+    }
+
+    #[test]
+    fn slurm_id_without_count_is_rejected() {
+        let lookup = |name: &str| (name == "SLURM_ARRAY_TASK_ID").then(|| "1".to_string());
+        let error = Shard::from_slurm(lookup).unwrap().unwrap_err().to_string();
+        assert!(
+            error.contains("SLURM_ARRAY_TASK_COUNT is not set"),
+            "{error}"
+        );
+        assert!(error.contains("--shard"), "{error}");
     }
 
     #[test]

@@ -63,9 +63,9 @@ pub struct EvalArgs {
 pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let inspection = io::inspect(&args.file)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&inspection)?);
+        outln!("{}", serde_json::to_string_pretty(&inspection)?)?;
     } else {
-        print!("{inspection}");
+        out!("{inspection}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -89,7 +89,7 @@ pub fn convert(args: ConvertArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
         attributes: Default::default(),
     };
     io::convert(&args.input, &args.output, &options)?;
-    eprintln!("wrote {}", args.output.display());
+    super::output::message(format_args!("wrote {}", args.output.display()));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -102,15 +102,15 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         args.acquisition.clone(),
     )?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     for name in &report.missing_predictions {
-        println!("missing prediction: {name}");
+        outln!("missing prediction: {name}")?;
     }
     for name in &report.extra_predictions {
-        println!("extra prediction (no target): {name}");
+        outln!("extra prediction (no target): {name}")?;
     }
-    println!("{report}");
+    outln!("{report}")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,37 @@ use clap::Args;
 
 use dps::mask::{baseline_grid, baseline_lines, BaselineKind, Mask, MaskFunc, MaskType, Seed};
 
+/// Largest `--width` and `--height`. MRI matrices have a few hundred samples per axis (fastMRI's
+/// widths are 276 to 396), and the limit keeps a mistyped size from exhausting memory, since a
+/// mask stores one flag per column or point.
+const MAX_SIZE: u64 = 16_384;
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    let size: u64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a non-negative integer"))?;
+    if size > MAX_SIZE {
+        return Err(format!(
+            "{size} is larger than the maximum mask size {MAX_SIZE}"
+        ));
+    }
+    usize::try_from(size).map_err(|_| format!("{size} does not fit this machine's usize"))
+}
+
+fn parse_padding(text: &str) -> Result<(usize, usize), String> {
+    let (left, right) = text
+        .split_once(',')
+        .ok_or_else(|| format!("expected LEFT,RIGHT (for example 18,352), found `{text}`"))?;
+    let column = |value: &str| {
+        value
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| format!("`{value}` is not a column index in `{text}`"))
+    };
+    Ok((column(left)?, column(right)?))
+}
+
 #[derive(Args)]
 pub struct MaskArgs {
     /// fastMRI type (random, equispaced, equispaced_fraction, magic, magic_fraction) or DPS
@@ -21,11 +52,12 @@ pub struct MaskArgs {
     /// Accelerations (fastMRI types), comma-separated, one per centre fraction.
     #[arg(long, value_delimiter = ',')]
     accelerations: Vec<f64>,
-    /// Number of phase-encode columns W.
-    #[arg(long)]
+    /// Number of phase-encode columns W (at most 16384).
+    #[arg(long, value_parser = parse_size)]
     width: usize,
-    /// Number of rows H: the grid height of grid_* baselines, and the PNG height of line masks.
-    #[arg(long)]
+    /// Number of rows H: the grid height of grid_* baselines, and the PNG height of line masks
+    /// (at most 16384).
+    #[arg(long, value_parser = parse_size)]
     height: Option<usize>,
     /// Number of lines or points of a DPS baseline.
     #[arg(long)]
@@ -37,8 +69,8 @@ pub struct MaskArgs {
     #[arg(long)]
     seed: Option<u32>,
     /// Columns [LEFT, RIGHT) that are not zero padding, e.g. 18,352.
-    #[arg(long, value_delimiter = ',', num_args = 2)]
-    padding: Option<Vec<usize>>,
+    #[arg(long, value_name = "LEFT,RIGHT", value_parser = parse_padding)]
+    padding: Option<(usize, usize)>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -59,24 +91,26 @@ pub fn mask(args: MaskArgs) -> anyhow::Result<ExitCode> {
     }
     let summary = mask.summary();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("type: {}", summary.kind);
+    outln!("type: {}", summary.kind)?;
     match summary.height {
-        Some(height) => println!("shape: {height} x {}", summary.width),
-        None => println!("width: {}", summary.width),
+        Some(height) => outln!("shape: {height} x {}", summary.width)?,
+        None => outln!("width: {}", summary.width)?,
     }
     if let Some(parameters) = mask.fastmri_parameters() {
-        println!(
+        outln!(
             "center fraction: {}, acceleration: {}, low-frequency columns: {}",
-            parameters.center_fraction, parameters.acceleration, parameters.num_low_frequencies
-        );
+            parameters.center_fraction,
+            parameters.acceleration,
+            parameters.num_low_frequencies
+        )?;
     }
-    println!("samples: {}", summary.count);
-    println!("acceleration: {:.4}", summary.acceleration);
+    outln!("samples: {}", summary.count)?;
+    outln!("acceleration: {:.4}", summary.acceleration)?;
     let indices: Vec<String> = summary.indices.iter().map(usize::to_string).collect();
-    println!("indices: {}", indices.join(" "));
+    outln!("indices: {}", indices.join(" "))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -87,8 +121,7 @@ fn build(args: &MaskArgs, seed: &Seed) -> anyhow::Result<Mask> {
             args.center_fractions.clone(),
             args.accelerations.clone(),
         )?;
-        let padding = args.padding.as_ref().map(|p| (p[0], p[1]));
-        return Ok(function.sample(args.width, seed, padding)?);
+        return Ok(function.sample(args.width, seed, args.padding)?);
     }
     let (layout, baseline) = args.kind.split_once('_').unwrap_or(("", ""));
     let kind: BaselineKind = baseline.parse().map_err(|_| unknown_type(&args.kind))?;

@@ -1,7 +1,25 @@
 //! Subcommands of the `dps` binary.
 
+/// `println!` through [`output::write`]: a closed pipe ends output quietly instead of panicking.
+macro_rules! outln {
+    () => {
+        $crate::commands::output::write(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::commands::output::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` through [`output::write`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::commands::output::write(format_args!($($arg)*))
+    };
+}
+
 mod files;
 mod mask;
+mod output;
 mod progress;
 mod report;
 mod run;
@@ -58,7 +76,16 @@ impl Cli {
 }
 
 /// Runs the parsed command line and returns the process exit code.
+///
+/// # Errors
+///
+/// Any error of the command, with its causes already joined into one message that repeats
+/// none of them.
 pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    dispatch(cli).map_err(|error| anyhow::anyhow!(output::error_chain(&error)))
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let verbosity = cli.verbosity();
     match cli.command {
         Command::Run(args) => run::run(args, verbosity),

@@ -10,11 +10,14 @@ const VALUE_COLUMNS: [(&str, &str); 2] = [("acceleration", "accel."), ("samples"
 /// Renders one row per processed volume, then the skipped and failed inputs.
 pub fn render(report: &BatchReport) -> String {
     let mut text = String::new();
-    let metric_names: Vec<String> = report
-        .processed
-        .first()
-        .map(|v| v.metrics.iter().map(|(name, _)| name.clone()).collect())
-        .unwrap_or_default();
+    // Volumes without a target have no scores, so the columns come from every volume, not
+    // the first one.
+    let mut metric_names: Vec<String> = Vec::new();
+    for (name, _) in report.processed.iter().flat_map(|v| &v.metrics) {
+        if !metric_names.contains(name) {
+            metric_names.push(name.clone());
+        }
+    }
     let value_columns: Vec<(&str, &str)> = VALUE_COLUMNS
         .iter()
         .copied()
@@ -99,5 +102,42 @@ fn format_metric(value: f64) -> String {
         format!("{value:.4e}")
     } else {
         format!("{value:.4}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use dps::recon::VolumeSummary;
+
+    use super::*;
+
+    fn volume(name: &str, metrics: &[(&str, f64)]) -> VolumeSummary {
+        VolumeSummary {
+            input: PathBuf::from(name),
+            slices: 1,
+            metrics: metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            values: Default::default(),
+            files: Vec::new(),
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn render_keeps_metric_columns_after_unscored_volume() {
+        let report = BatchReport {
+            processed: vec![
+                volume("a.h5", &[]),
+                volume("b.h5", &[("nmse", 0.25), ("psnr_fastmri", 31.5)]),
+            ],
+            ..BatchReport::default()
+        };
+        let text = render(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("nmse"), "{text}");
+        assert!(lines[0].contains("psnr_fastmri"), "{text}");
+        assert!(lines[1].trim_end().ends_with('-'), "{text}");
+        assert!(lines[2].contains("31.5000"), "{text}");
     }
 }

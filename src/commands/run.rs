@@ -1,7 +1,7 @@
 //! `dps run`, `dps recon` and `dps stages`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -127,6 +127,15 @@ pub fn recon(args: ReconArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
          `dps run`",
         args.pipeline.display()
     );
+    if let Some(first) = file.stages.first() {
+        anyhow::ensure!(
+            first.stage == "load",
+            "pipeline {}: `dps recon` reads --input with the first stage, which must be `load`, \
+             but it is `{}`",
+            args.pipeline.display(),
+            first.stage
+        );
+    }
     let output = serde_yaml::Value::String(args.output.display().to_string());
     for index in writers {
         file.set_param(index, "output", output.clone());
@@ -135,11 +144,12 @@ pub fn recon(args: ReconArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
     file.set_param(0, "path", input);
     let pipeline = Pipeline::build(file, &registry)?;
 
-    let inputs = recon::discover_inputs(&args.input)?;
     let shard = match &args.shard {
         Some(value) => Some(Shard::parse(value)?),
         None => Shard::from_slurm(|name| std::env::var(name).ok()).transpose()?,
     };
+    let inputs = recon::discover_inputs(&args.input)?;
+    prepare_output_folder(&args.output, &args.input)?;
     let options = BatchOptions {
         jobs: args.jobs,
         shard,
@@ -148,6 +158,30 @@ pub fn recon(args: ReconArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
     let report = recon::run_batch(&pipeline, &inputs, &options, &progress)?;
     progress.finish();
     finish(&report, args.json)
+}
+
+/// Creates the output folder before any input is read, so that an unusable `--output` fails
+/// once instead of once per input, and rejects the input folder itself as output, where the
+/// reconstructions would replace the k-space files.
+fn prepare_output_folder(output: &Path, input: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !output.exists() || output.is_dir(),
+        "--output {} exists and is not a folder; choose a folder for the reconstructions",
+        output.display()
+    );
+    std::fs::create_dir_all(output)
+        .with_context(|| format!("cannot create the output folder {}", output.display()))?;
+    let same = match (output.canonicalize(), input.canonicalize()) {
+        (Ok(output), Ok(input)) => output == input,
+        _ => false,
+    };
+    anyhow::ensure!(
+        !same,
+        "--output {} is the input folder, so the reconstructions would replace the k-space \
+         files; choose another folder",
+        output.display()
+    );
+    Ok(())
 }
 
 fn is_experiment_file(path: &std::path::Path) -> bool {
@@ -161,9 +195,9 @@ fn run_experiment(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let document = dps::experiments::read_document(&args.pipeline, &args.overrides)?;
     let result = dps::experiments::run_document(&args.pipeline, document, args.resume)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        outln!("{}", serde_json::to_string_pretty(&result)?)?;
     } else {
-        println!("{}", serde_yaml::to_string(&result)?);
+        outln!("{}", serde_yaml::to_string(&result)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -228,14 +262,17 @@ pub fn sweep(args: SweepArgs, _verbosity: &str) -> anyhow::Result<ExitCode> {
 
 fn finish(report: &BatchReport, json: bool) -> anyhow::Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        outln!("{}", serde_json::to_string_pretty(report)?)?;
     } else {
-        print!("{}", report::render(report));
+        out!("{}", report::render(report))?;
     }
     if report.failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("error: {} of the inputs failed", report.failed.len());
+        super::output::message(format_args!(
+            "error: {} of the inputs failed",
+            report.failed.len()
+        ));
         Ok(ExitCode::FAILURE)
     }
 }
@@ -253,21 +290,24 @@ pub fn stages(args: StagesArgs) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&listing).context("cannot render the stage list")?
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     for info in registry.iter() {
-        println!("{}: {}", info.name, info.summary);
+        outln!("{}: {}", info.name, info.summary)?;
         for param in info.params {
-            println!(
+            outln!(
                 "    {:<18} {:<12} default {:<12} {}",
-                param.name, param.kind, param.default, param.help
-            );
+                param.name,
+                param.kind,
+                param.default,
+                param.help
+            )?;
         }
-        println!();
+        outln!()?;
     }
     Ok(ExitCode::SUCCESS)
 }

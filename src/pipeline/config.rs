@@ -83,6 +83,9 @@ impl PipelineFile {
     /// [`PipelineError::Syntax`] for YAML errors, unknown top-level keys, or a stage entry
     /// without a `stage` key.
     pub fn parse(path: &Path, text: &str) -> Result<Self, PipelineError> {
+        // serde_yaml 0.9 rejects some documents that start with a byte-order mark, as Windows
+        // editors write them (one whose first key is `name`, for example), so it is dropped.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let document: Document =
             serde_yaml::from_str(text).map_err(|error| PipelineError::Syntax {
                 path: path.to_path_buf(),
@@ -333,6 +336,8 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
 /// for `key`. serde_yaml reports positions only for errors it raises itself, and stage
 /// parameters are checked later against each stage's own type, so their keys are found here.
 fn locate_key(text: &str, index: usize, key: Option<&str>) -> Option<(usize, usize)> {
+    // Editors on Windows may start the file with a byte-order mark, which YAML ignores.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines: Vec<&str> = text.lines().collect();
     let stages_line = lines.iter().position(|line| line.starts_with("stages:"))?;
 
@@ -425,6 +430,12 @@ stages:
         // A key that is not written falls back to the item itself.
         assert_eq!(file.locate(2, Some("absent")), Some((10, 3)));
         assert_eq!(file.locate(3, None), None);
+    }
+
+    #[test]
+    fn locate_skips_byte_order_mark() {
+        let text = format!("\u{feff}{TEXT}");
+        assert_eq!(locate_key(&text, 1, Some("accelerations")), Some((9, 5)));
     }
 
     #[test]

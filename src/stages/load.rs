@@ -207,7 +207,7 @@ fn check_finite(path: &Path, kspace: &Array4<Complex32>) -> Result<(), StageErro
     {
         None => Ok(()),
         Some(index) => Err(StageError::Invalid(format!(
-            "{} holds a NaN or infinite sample (flat index {index}); the file is unusable",
+            "{} contains a NaN or infinite sample (flat index {index}); the file is unusable",
             path.display()
         ))),
     }

@@ -103,7 +103,20 @@ impl Stage for MetricsStage {
             .as_ref()
             .ok_or_else(|| StageError::Invalid("no reconstruction to score".into()))?;
         let width = target.shape()[2];
-        let crop = (width.min(target.shape()[1]), width);
+        let crop = (width, width);
+        for (name, images) in [("target", target), ("reconstruction", reconstruction)] {
+            let (height, images_width) = (images.shape()[1], images.shape()[2]);
+            if height < width || images_width < width {
+                // fastMRI's evaluation stops on such a pair too; scoring a smaller crop would
+                // give numbers that no fastMRI run reproduces.
+                return Err(StageError::Invalid(format!(
+                    "the {name} image of {} is {height}x{images_width}, smaller than the \
+                     {width}x{width} centre crop that fastMRI's evaluation uses (W_t x W_t, \
+                     W_t = the target's width), so it cannot be scored as fastMRI does",
+                    volume.path.display()
+                )));
+            }
+        }
         let target = center_crop(target, crop)?;
         let reconstruction = center_crop(reconstruction, crop)?;
         for metric in &self.metrics {

@@ -153,13 +153,24 @@ impl Stage for Write {
         Ok(())
     }
 
+    /// Creates the output folder before any slice is read, so that an unusable folder fails the
+    /// volume before the work rather than after it.
+    fn begin_volume(&self, _volume: &mut Volume) -> Result<(), StageError> {
+        if self.output.exists() && !self.output.is_dir() {
+            return Err(StageError::Invalid(format!(
+                "output {} exists and is not a folder; set `output` to a folder",
+                self.output.display()
+            )));
+        }
+        std::fs::create_dir_all(&self.output).map_err(|error| {
+            StageError::Invalid(format!(
+                "cannot create the output folder {}: {error}; set `output` to a writable folder",
+                self.output.display()
+            ))
+        })
+    }
+
     fn end_volume(&self, volume: &Volume, output: &mut VolumeOutput) -> Result<(), StageError> {
-        std::fs::create_dir_all(&self.output).map_err(|source| {
-            StageError::Io(crate::io::IoError::File {
-                path: self.output.clone(),
-                source,
-            })
-        })?;
         if self.png {
             self.write_previews(volume, output)?;
         }

@@ -30,17 +30,12 @@ pub fn info() -> StageInfo {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum CropConfig {
-    Named(String),
-    Size([usize; 2]),
-}
-
-#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ZeroFilledConfig {
+    // Kept as YAML and checked by `parse_crop`, because an untagged enum's error ("did not
+    // match any variant") names neither the accepted forms nor the value found.
     #[serde(default)]
-    crop: Option<CropConfig>,
+    crop: Option<serde_yaml::Value>,
 }
 
 #[derive(Clone, Copy)]
@@ -56,24 +51,40 @@ struct ZeroFilled {
 
 fn build(params: &StageParams) -> Result<Box<dyn Stage>, ParamError> {
     let config: ZeroFilledConfig = params.parse()?;
-    let crop = match config.crop {
+    let crop = match &config.crop {
         None => Crop::Recon,
-        Some(CropConfig::Named(name)) => match name.as_str() {
-            "recon" => Crop::Recon,
-            "none" => Crop::Full,
-            other => {
-                return Err(ParamError::new(
-                    "crop",
-                    format!("expected recon, none or [h, w], found `{other}`"),
-                ))
-            }
-        },
-        Some(CropConfig::Size([h, w])) if h > 0 && w > 0 => Crop::Size(h, w),
-        Some(CropConfig::Size(_)) => {
-            return Err(ParamError::new("crop", "both sizes must be at least 1"))
-        }
+        Some(value) => parse_crop(value)?,
     };
     Ok(Box::new(ZeroFilled { crop }))
+}
+
+fn parse_crop(value: &serde_yaml::Value) -> Result<Crop, ParamError> {
+    use serde_yaml::Value;
+
+    let invalid = || {
+        // JSON renders a YAML value on one line.
+        let found = serde_json::to_string(value).unwrap_or_default();
+        ParamError::new(
+            "crop",
+            format!("expected recon, none or [h, w] with two positive integers, found {found}"),
+        )
+    };
+    match value {
+        Value::String(name) if name == "recon" => Ok(Crop::Recon),
+        Value::String(name) if name == "none" => Ok(Crop::Full),
+        Value::Sequence(items) if items.len() == 2 => {
+            let size = |item: &Value| {
+                item.as_u64()
+                    .filter(|&size| size > 0)
+                    .and_then(|size| usize::try_from(size).ok())
+            };
+            match (size(&items[0]), size(&items[1])) {
+                (Some(h), Some(w)) => Ok(Crop::Size(h, w)),
+                _ => Err(invalid()),
+            }
+        }
+        _ => Err(invalid()),
+    }
 }
 
 impl ZeroFilled {
