@@ -1,7 +1,7 @@
 //! Writer of fastMRI reconstruction ("submission") files: one float32 dataset `reconstruction`
 //! of shape `(slices, h, w)`, which fastMRI's evaluator reads.
 //!
-//! Files are written under a temporary name in the destination folder, `.NAME.partial`, and
+//! Files are written under a temporary name in the destination folder, `.NAME.PID-N.partial`, and
 //! renamed onto `NAME` only when every slice is written, so an interrupted run never leaves a
 //! truncated file under the final name.
 
@@ -15,6 +15,9 @@ use super::fastmri::check_finite;
 /// Name of the dataset in reconstruction files.
 pub const RECONSTRUCTION_DATASET: &str = "reconstruction";
 
+/// Counter that makes temporary names unique within a process.
+static NEXT_TEMPORARY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Temporary file beside a destination, removed on drop unless committed.
 #[derive(Debug)]
 pub(crate) struct PartialFile {
@@ -24,7 +27,8 @@ pub(crate) struct PartialFile {
 }
 
 impl PartialFile {
-    /// Chooses the temporary name `.NAME.partial` beside `destination`.
+    /// Chooses the temporary name `.NAME.PID-N.partial` beside `destination`; the process id
+    /// and a per-process counter keep two concurrent writers of the same file apart.
     pub(crate) fn new(destination: &Path) -> Result<Self, IoError> {
         let name = destination.file_name().ok_or_else(|| IoError::File {
             path: destination.to_owned(),
@@ -35,7 +39,8 @@ impl PartialFile {
         })?;
         let mut temporary_name = std::ffi::OsString::from(".");
         temporary_name.push(name);
-        temporary_name.push(".partial");
+        let count = NEXT_TEMPORARY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        temporary_name.push(format!(".{}-{count}.partial", std::process::id()));
         Ok(Self {
             destination: destination.to_owned(),
             temporary: destination.with_file_name(temporary_name),
@@ -243,11 +248,15 @@ mod tests {
 
     #[test]
     fn temporary_name_is_hidden_beside_destination() {
-        let partial = PartialFile::new(Path::new("out/file1000001.h5")).unwrap();
-        assert_eq!(
-            partial.temporary(),
-            Path::new("out/.file1000001.h5.partial")
-        );
+        let first = PartialFile::new(Path::new("out/file1000001.h5")).unwrap();
+        let second = PartialFile::new(Path::new("out/file1000001.h5")).unwrap();
+        for partial in [&first, &second] {
+            let name = partial.temporary().file_name().unwrap().to_str().unwrap();
+            assert_eq!(partial.temporary().parent(), Some(Path::new("out")));
+            assert!(name.starts_with(".file1000001.h5."), "{name}");
+            assert!(name.ends_with(".partial"), "{name}");
+        }
+        assert_ne!(first.temporary(), second.temporary());
     }
 
     #[test]
