@@ -22,8 +22,8 @@ use crate::Complex32;
 /// Rows per rayon task in the row pass.
 const ROW_CHUNK: usize = 16;
 
-/// Columns gathered and transformed together. Eight complex64 samples fill one 64-byte cache
-/// line, so each row visit in the gather reads whole lines.
+/// Columns gathered and transformed together. Eight complex64 samples are one 64-byte cache
+/// line, and wider blocks measured no faster.
 const COLUMN_BLOCK: usize = 8;
 
 /// Plans and constants for centred orthonormal transforms of (H, W) images.
