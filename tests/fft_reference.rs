@@ -15,8 +15,9 @@ use ndrustfft::{ndfft, ndifft, FftHandler, Normalization};
 use proptest::prelude::*;
 
 // Sizes of every class: even (8, 640), n = 2 mod 4 (6, 10, 322), odd (5, 7, 9), and 1.
-// Widths 276, 368 and 372 take the vectorised prime-factor path on AVX2 machines.
-const SHAPES: [&[usize]; 10] = [
+// Lengths 92, 276, 368 and 372 take the vectorised prime-factor path on AVX2 machines, as
+// rows (W) and as columns (H = 92).
+const SHAPES: [&[usize]; 11] = [
     &[8, 8],
     &[5, 7],
     &[6, 10],
@@ -27,6 +28,7 @@ const SHAPES: [&[usize]; 10] = [
     &[640, 368],
     &[6, 276],
     &[2, 9, 372],
+    &[92, 6],
 ];
 
 /// Returns a reproducible complex array with samples uniform in [-1, 1) (splitmix64).

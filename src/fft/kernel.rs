@@ -22,8 +22,8 @@ use crate::Complex32;
 /// Rows per rayon task in the row pass.
 const ROW_CHUNK: usize = 16;
 
-/// Columns gathered and transformed together. Eight complex64 samples fill one 64-byte cache
-/// line, so each row visit in the gather reads whole lines.
+/// Columns gathered and transformed together. Eight complex64 samples are one 64-byte cache
+/// line, and wider blocks measured no faster.
 const COLUMN_BLOCK: usize = 8;
 
 /// Plans and constants for centred orthonormal transforms of (H, W) images.
@@ -104,7 +104,7 @@ impl ImagePlan {
         match (src, even) {
             (Some(src), true) => load_alternating(row, src),
             (Some(src), false) => load_rotated(row, src, half),
-            (None, true) => row.iter_mut().skip(1).step_by(2).for_each(|v| *v = -*v),
+            (None, true) => negate_odd(row),
             (None, false) => row.rotate_left(half),
         }
         self.rows.process_with_scratch(row, scratch);
@@ -221,6 +221,14 @@ fn load_alternating(row: &mut [Complex32], src: ArrayView1<'_, Complex32>) {
                 *value = if j % 2 == 0 { *source } else { -*source };
             }
         }
+    }
+}
+
+/// Multiplies `row[j]` by `(-1)^j` in place.
+fn negate_odd(row: &mut [Complex32]) {
+    // Pairs keep the loop free of index arithmetic, so that it vectorises.
+    for pair in row.chunks_exact_mut(2) {
+        pair[1] = -pair[1];
     }
 }
 

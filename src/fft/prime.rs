@@ -298,7 +298,8 @@ mod simd {
         let (p, m) = (fft.prime, fft.columns);
         let half = (p - 1) / 2;
         assert!(p <= MAX_PRIME);
-        assert!(vector_columns % LANES == 0 && vector_columns <= m);
+        assert!(vector_columns % LANES == 0);
+        assert!(vector_columns <= m);
         assert!(input.len() >= p * m);
         assert!(work.len() >= p * m);
         assert_eq!(fft.twiddles.len(), p * m);
