@@ -94,7 +94,7 @@ def pytorch_epoch(images, labels, batch_size):
     return images.shape[0] / (time.perf_counter() - start)
 
 
-def dps_epoch(binary, data_dir, threads):
+def dps_epoch(binary, data_dir, threads, subset):
     with tempfile.TemporaryDirectory() as output:
         env = dict(os.environ, RAYON_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
         subprocess.run(
@@ -102,6 +102,7 @@ def dps_epoch(binary, data_dir, threads):
                 binary, "-q", "run", "pipelines/mnist/dps_topk_pixel.yaml",
                 "--set", f"data.dir={data_dir}",
                 "--set", "train.epochs=1",
+                "--set", f"data.train_subset={subset}",
                 "--set", "evaluation.passes=1",
                 "--set", f"output={output}",
             ],
@@ -119,6 +120,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data", default="data/mnist")
     parser.add_argument("--binary", default="target/release/dps")
+    parser.add_argument("--subset", type=int, default=60000,
+                        help="training images per epoch (the first N of a seeded permutation)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -130,9 +133,12 @@ def main():
         read_idx(os.path.join(args.data, "train-labels-idx1-ubyte")).astype(np.int64)
     )
 
+    order = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(0))
+    images, labels = images[order[: args.subset]], labels[order[: args.subset]]
+
     ours, theirs = [], []
     for repeat in range(args.repeats):
-        ours.append(dps_epoch(args.binary, args.data, args.threads))
+        ours.append(dps_epoch(args.binary, args.data, args.threads, args.subset))
         theirs.append(pytorch_epoch(images, labels, 256))
         print(f"repeat {repeat}: dps {ours[-1]:.0f} img/s, PyTorch {theirs[-1]:.0f} img/s",
               file=sys.stderr)
@@ -141,7 +147,8 @@ def main():
     print("|---|---|")
     print(f"| dps (tch {torch.__version__} libtorch, release) | {dps_median:.0f} |")
     print(f"| PyTorch {torch.__version__} eager | {torch_median:.0f} |")
-    print(f"\nratio dps / PyTorch: {dps_median / torch_median:.2f} ({args.threads} threads)")
+    print(f"\nratio dps / PyTorch: {dps_median / torch_median:.2f} "
+          f"({args.threads} threads, {args.subset} images per epoch)")
 
 
 if __name__ == "__main__":

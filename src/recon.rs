@@ -34,7 +34,7 @@ pub enum ReconError {
         #[source]
         source: std::io::Error,
     },
-    /// The input folder holds no k-space files.
+    /// The input folder contains no k-space files.
     #[error("no k-space files (*.h5, *.hdf5, *.cfl) in {}", path.display())]
     NoInputs { path: PathBuf },
     /// A malformed `--shard` value or Slurm variable.

@@ -70,7 +70,7 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The `reconstruction_rss` target of one slice `(coils, H, W)`, as fastMRI computes it.
+/// Computes the `reconstruction_rss` target of one slice `(coils, H, W)` as fastMRI does.
 fn rss_target(kspace: ArrayView3<Complex32>, recon: [usize; 2]) -> ndarray::Array2<f32> {
     let images = ifft2c(&kspace);
     let image = rss(&images, Axis(0)).expect("axis 0 is the coil axis of a 3-D slice");

@@ -120,7 +120,7 @@ pub struct MnistExperimentConfig {
     /// Free text describing the run.
     #[serde(default)]
     pub description: Option<String>,
-    /// Where the four IDX files are and how to split them.
+    /// Location of the four IDX files and the split settings.
     pub data: MnistConfig,
     /// Pixel or Fourier sampling.
     pub domain: InputDomain,
@@ -166,7 +166,7 @@ pub struct MnistResult {
     pub examples_per_second: f64,
 }
 
-/// The paper's MLP classifier.
+/// The MLP classifier of the DPS paper (Huijben et al., ICLR 2020).
 pub struct Classifier {
     layers: Vec<nn::Linear>,
     dropout: f64,
@@ -248,8 +248,8 @@ impl Network {
     }
 }
 
-/// A linear layer with Glorot-uniform weights and zero biases (Keras' defaults, which the DPS
-/// authors' code uses).
+/// Creates a linear layer with Glorot-uniform weights and zero biases, the Keras defaults that
+/// the DPS authors' code uses.
 fn glorot_linear(path: &nn::Path, inputs: i64, outputs: i64) -> nn::Linear {
     let bound = (6.0 / (inputs + outputs) as f64).sqrt();
     let config = nn::LinearConfig {

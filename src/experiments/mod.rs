@@ -1,9 +1,9 @@
 //! Training experiments (feature `torch`): YAML files with a top-level `experiment` key, run by
 //! `dps run` like pipelines.
 //!
-//! - `mnist_classification` ([`mnist`]): a sampler and the DPS paper's MLP classifier trained
-//!   jointly on MNIST, in the pixel or the Fourier domain; `mnist_reconstruction` the same
-//!   with a decoder.
+//! - `mnist_classification` ([`mnist`]): a sampler and the MLP classifier of the DPS paper
+//!   (Huijben et al., ICLR 2020) trained jointly on MNIST, in the pixel or the Fourier domain.
+//! - `mnist_reconstruction`: the same with a decoder in place of the classifier.
 //!
 //! [`sweep`] runs experiments at several sample budgets and tabulates and plots the results.
 

@@ -1,8 +1,8 @@
 //! Pipeline files: the YAML document, `--set` overrides, and source locations for errors.
 //!
 //! A pipeline file is a mapping with an optional `name` and `description` and a list of
-//! `stages`. Each stage is a mapping whose `stage` key names a registered stage; an optional
-//! `id` gives it a name for `--set` (default: the stage name); every other key is a parameter of
+//! `stages`. Each stage is a mapping whose `stage` key names a registered stage. An optional `id`
+//! names the entry for `--set` and defaults to the stage name. Every other key is a parameter of
 //! that stage:
 //!
 //! ```yaml
@@ -122,7 +122,7 @@ impl PipelineFile {
     }
 
     /// Applies one `--set STAGE.KEY=VALUE` override. `STAGE` is a stage `id`, a stage name that
-    /// occurs once, or a zero-based position; `KEY` may be dotted to reach into nested mappings;
+    /// occurs once, or a zero-based position. A dotted `KEY` reaches into nested mappings, and
     /// `VALUE` is parsed as YAML (`8`, `[4, 8]`, `true`, `text`).
     ///
     /// # Errors

@@ -1,11 +1,12 @@
 //! The training engine: joint optimisation of a sampler and a task network (feature `torch`).
 //!
 //! A [`Task`] owns the data, the sampler and the network, and turns a batch index into a loss.
-//! [`Trainer`] runs the epochs: Adam with one parameter group per [`Task::parameter_groups`]
-//! entry, reduce-on-plateau on the validation loss, early stopping, best and last checkpoints
-//! (with optimiser state, written atomically), `metrics.jsonl` / `metrics.csv`, one tracing line
-//! per epoch, and a stop with an error naming epoch and step when the loss is NaN or infinite
-//! (the last good checkpoint stays in place).
+//! [`Trainer`] runs the epochs with Adam, one parameter group per [`Task::parameter_groups`]
+//! entry. It reduces the learning rates on a validation-loss plateau and stops early when the
+//! loss stalls. After each epoch it writes the best and last checkpoints (with optimiser state,
+//! atomically), a row of `metrics.jsonl` and `metrics.csv`, and one tracing line. A NaN or
+//! infinite loss stops the run with an error naming the epoch and step, and the last good
+//! checkpoint stays in place.
 
 mod checkpoint;
 mod config;
@@ -55,7 +56,7 @@ pub enum TrainError {
     /// An invalid setting of the `train` section.
     #[error("train.{key}: {message}")]
     Config { key: String, message: String },
-    /// CUDA was requested but libtorch sees no GPU.
+    /// CUDA was requested but libtorch finds no GPU.
     #[error("device `{requested}` requested but CUDA is not available; use `device: cpu`")]
     CudaUnavailable { requested: String },
     /// An error from the task (data, sampler, model).
@@ -63,7 +64,7 @@ pub enum TrainError {
     Task(String),
 }
 
-/// A sampler and task network trained together, as the [`Trainer`] sees them.
+/// A sampler and task network trained together, as the [`Trainer`] drives them.
 pub trait Task {
     /// Parameter groups: name, trainable tensors and the factor applied to the base learning
     /// rate (1 for the task network, the sampler's multiplier for its logits). A frozen part
