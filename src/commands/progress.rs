@@ -101,3 +101,44 @@ impl<'a> MakeWriter<'a> for SliceProgress {
         }
     }
 }
+
+/// The bar that training epochs draw on, shared with the log writer of [`SliceProgress`].
+#[cfg(feature = "torch")]
+static EPOCH_BAR: std::sync::OnceLock<ProgressBar> = std::sync::OnceLock::new();
+
+#[cfg(feature = "torch")]
+impl SliceProgress {
+    /// Makes training runs of this process draw one bar per epoch on this bar.
+    pub fn install_epoch_progress(&self) {
+        if EPOCH_BAR.set(self.bar.clone()).is_ok() {
+            dps::experiments::set_observer_factory(|| Box::new(EpochProgress));
+        }
+    }
+}
+
+/// Training progress: the batches of the current epoch.
+#[cfg(feature = "torch")]
+struct EpochProgress;
+
+#[cfg(feature = "torch")]
+impl dps::train::TrainObserver for EpochProgress {
+    fn epoch_started(&self, epoch: usize, batches: usize) {
+        if let Some(bar) = EPOCH_BAR.get() {
+            bar.reset();
+            bar.set_length(batches as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "epoch {msg} [{elapsed_precise}] {bar:40} {pos}/{len} batches ({per_sec})",
+                )
+                .expect("the progress template is valid"),
+            );
+            bar.set_message(epoch.to_string());
+        }
+    }
+
+    fn batch_finished(&self) {
+        if let Some(bar) = EPOCH_BAR.get() {
+            bar.inc(1);
+        }
+    }
+}

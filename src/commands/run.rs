@@ -92,7 +92,11 @@ pub fn run(args: RunArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
     let progress = SliceProgress::new(!args.json && std::io::stderr().is_terminal());
     progress.install_logging(verbosity);
     if is_experiment_file(&args.pipeline) {
-        return run_experiment(&args);
+        #[cfg(feature = "torch")]
+        progress.install_epoch_progress();
+        let code = run_experiment(&args);
+        progress.finish();
+        return code;
     }
     let registry = Registry::with_builtins();
     let pipeline = Pipeline::from_path(&args.pipeline, &args.overrides, &registry)?;
@@ -240,8 +244,12 @@ pub fn eval_checkpoint(args: EvalCheckpointArgs, _verbosity: &str) -> anyhow::Re
 
 #[cfg(feature = "torch")]
 pub fn sweep(args: SweepArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
-    SliceProgress::new(false).install_logging(verbosity);
-    let results = dps::experiments::sweep::run_sweep(&args.sweep, &args.overrides)?;
+    let progress = SliceProgress::new(std::io::stderr().is_terminal());
+    progress.install_logging(verbosity);
+    progress.install_epoch_progress();
+    let results = dps::experiments::sweep::run_sweep(&args.sweep, &args.overrides);
+    progress.finish();
+    let results = results?;
     for result in &results {
         println!(
             "{:<28} M = {:<4} {} = {:.4} ± {:.4}",

@@ -564,7 +564,10 @@ struct SavedMask {
 /// Any [`ExperimentError`].
 pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, ExperimentError> {
     let (mut task, sampler_config) = build_task(config)?;
-    let trainer = Trainer::new(config.train.clone(), &config.output)?;
+    let mut trainer = Trainer::new(config.train.clone(), &config.output)?;
+    if let Some(observer) = super::observer() {
+        trainer = trainer.with_observer(observer);
+    }
     let fit = trainer.fit(&mut task, resume)?;
     crate::train::Checkpoint::restore_variables(&trainer.best_checkpoint(), &task)?;
     let progress = Progress {

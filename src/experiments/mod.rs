@@ -50,6 +50,22 @@ impl ExperimentError {
     }
 }
 
+/// Creates the progress observer of each training run; the binary installs one that draws
+/// progress bars, the library default reports nothing.
+pub type ObserverFactory = fn() -> Box<dyn crate::train::TrainObserver>;
+
+static OBSERVER_FACTORY: std::sync::OnceLock<ObserverFactory> = std::sync::OnceLock::new();
+
+/// Installs the progress observer factory for every later training run of this process.
+/// Returns false when one was installed already.
+pub fn set_observer_factory(factory: ObserverFactory) -> bool {
+    OBSERVER_FACTORY.set(factory).is_ok()
+}
+
+pub(crate) fn observer() -> Option<Box<dyn crate::train::TrainObserver>> {
+    OBSERVER_FACTORY.get().map(|factory| factory())
+}
+
 /// Outcome of one experiment.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]

@@ -97,6 +97,20 @@ pub trait Task {
     fn status(&self) -> (f64, f64, f64);
 }
 
+/// Receives progress events of a run; the CLI draws a progress bar per epoch from them.
+pub trait TrainObserver {
+    /// Epoch `epoch` (from 0) starts with `batches` training batches.
+    fn epoch_started(&self, _epoch: usize, _batches: usize) {}
+    /// One training batch finished.
+    fn batch_finished(&self) {}
+    /// The epoch finished, validation included.
+    fn epoch_finished(&self, _record: &EpochRecord) {}
+}
+
+struct NoTrainObserver;
+
+impl TrainObserver for NoTrainObserver {}
+
 /// Outcome of [`Trainer::fit`].
 #[derive(Debug, Clone)]
 pub struct FitReport {
@@ -112,6 +126,7 @@ pub struct FitReport {
 pub struct Trainer {
     config: TrainConfig,
     folder: PathBuf,
+    observer: Box<dyn TrainObserver>,
 }
 
 impl Trainer {
@@ -128,7 +143,14 @@ impl Trainer {
         Ok(Self {
             config,
             folder: folder.to_path_buf(),
+            observer: Box::new(NoTrainObserver),
         })
+    }
+
+    /// Sends progress events to `observer`.
+    pub fn with_observer(mut self, observer: Box<dyn TrainObserver>) -> Self {
+        self.observer = observer;
+        self
     }
 
     /// Path of the best checkpoint (lowest validation loss).
@@ -184,6 +206,7 @@ impl Trainer {
                 examples_per_second = record.examples_per_second as u64,
                 "epoch finished"
             );
+            self.observer.epoch_finished(&record);
             log.append(&record)?;
             records.push(record);
 
@@ -238,6 +261,7 @@ impl Trainer {
     ) -> Result<EpochRecord, TrainError> {
         let start = Instant::now();
         let batches = task.begin_epoch(epoch);
+        self.observer.epoch_started(epoch, batches);
         let mut loss_sum = 0.0;
         let mut examples = 0usize;
         for step in 0..batches {
@@ -251,6 +275,7 @@ impl Trainer {
             adam.step();
             loss_sum += value * count as f64;
             examples += count;
+            self.observer.batch_finished();
         }
         let train_seconds = start.elapsed().as_secs_f64();
         let (validation_loss, validation_metrics) = task.validate()?;
