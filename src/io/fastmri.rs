@@ -385,7 +385,7 @@ pub(crate) fn open_hdf5(path: &Path) -> Result<hdf5::File, IoError> {
             "the file is empty (0 bytes); it was not written completely".to_owned(),
         ));
     }
-    hdf5::File::open(path).map_err(|err| {
+    super::open_for_reading(path).map_err(|err| {
         let text = err.to_string();
         let reason = if text.contains("signature") {
             "not an HDF5 file (no HDF5 signature found)".to_owned()

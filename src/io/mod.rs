@@ -60,6 +60,18 @@ pub use kspace_writer::{write_kspace_file, KspaceFileOptions};
 pub use png::{write_png, Scaling};
 pub use reconstruction::{write_reconstruction, ReconstructionWriter, RECONSTRUCTION_DATASET};
 
+/// Opens an HDF5 file read-only without HDF5's file lock.
+///
+/// HDF5 1.10 takes a `flock` on every open. A reader needs none, and the lock fails with
+/// "unable to lock file, errno = 11" when another open handle in the process (a writer that has
+/// not released the file yet) or on an NFS mount holds one, which is the case h5py users meet
+/// as HDF5_USE_FILE_LOCKING=FALSE.
+pub(crate) fn open_for_reading(path: &std::path::Path) -> hdf5::Result<hdf5::File> {
+    hdf5::File::with_options()
+        .with_fapl(|fapl| fapl.file_locking(false))
+        .open(path)
+}
+
 /// Switches off the HDF5 library's error printing on this thread.
 ///
 /// The `hdf5` crate already does this once per thread on its first call. Calling it again at

@@ -32,7 +32,7 @@ fn hdf5_error(path: &Path, object: &str) -> impl FnOnce(hdf5::Error) -> MetricsE
 }
 
 fn open(path: &Path) -> Result<hdf5::File, MetricsError> {
-    hdf5::File::open(path).map_err(hdf5_error(path, "file"))
+    crate::io::open_for_reading(path).map_err(hdf5_error(path, "file"))
 }
 
 /// Reads a float32 or float64 dataset of shape `(slices, h, w)` as `f32`.
