@@ -7,7 +7,7 @@ use ndarray::ArrayView2;
 
 use super::IoError;
 
-/// How image values map to gray levels.
+/// Mapping of image values to gray levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scaling {
     /// 0 is black, the image maximum white.

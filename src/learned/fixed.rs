@@ -2,7 +2,7 @@
 //! pass, fastMRI line masks) and learned samplers are interchangeable in a pipeline.
 //!
 //! The mask is returned unchanged for every example and mode. The domain's centre band and the
-//! config's budget are not applied to it: a fixed mask says by itself what it samples.
+//! config's budget are not applied to it: a fixed mask defines by itself what it samples.
 
 use ndarray::Array2;
 use tch::{nn, Device, Kind, Tensor};

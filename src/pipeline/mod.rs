@@ -10,7 +10,7 @@
 //! `${NAME:-default}` in string parameters is replaced by the environment variable `NAME`.
 
 // A pipeline error carries file, line, column, stage and key so the message can point at the
-// mistake; it is built at most once per failed run, so its size costs nothing.
+// mistake. It is built at most once per failed run, so its size costs nothing.
 #![allow(clippy::result_large_err)]
 
 mod config;
@@ -33,9 +33,9 @@ pub use stage::{
 
 /// Receives progress events from a run; the CLI draws its progress bar from them.
 pub trait Observer: Sync {
-    /// A volume was opened and has `slices` slices.
+    /// Handles the opening of a volume with `slices` slices.
     fn volume_started(&self, _input: &Path, _slices: usize) {}
-    /// One slice went through every stage.
+    /// Handles a slice that went through every stage.
     fn slice_finished(&self, _input: &Path, _slice: usize) {}
 }
 
@@ -122,7 +122,7 @@ impl Pipeline {
         Ok(())
     }
 
-    /// The pipeline file this pipeline was built from.
+    /// Returns the pipeline file this pipeline was built from.
     pub fn file(&self) -> &PipelineFile {
         &self.file
     }

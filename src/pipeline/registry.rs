@@ -38,7 +38,7 @@ pub struct ParamInfo {
     pub kind: &'static str,
     /// Default value as YAML text, or `required`.
     pub default: &'static str,
-    /// What the parameter sets, with its unit.
+    /// Effect of the parameter, with its unit.
     pub help: &'static str,
 }
 

@@ -162,7 +162,7 @@ impl Slice {
     }
 }
 
-/// What a volume produced, after all stages ran.
+/// Outputs of a volume after all stages ran.
 #[derive(Debug, Default)]
 pub struct VolumeOutput {
     /// Input file.

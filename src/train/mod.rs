@@ -101,9 +101,9 @@ pub trait Task {
 pub trait TrainObserver {
     /// Epoch `epoch` (from 0) starts with `batches` training batches.
     fn epoch_started(&self, _epoch: usize, _batches: usize) {}
-    /// One training batch finished.
+    /// Handles the end of one training batch.
     fn batch_finished(&self) {}
-    /// The epoch finished, validation included.
+    /// Handles the end of an epoch, validation included.
     fn epoch_finished(&self, _record: &EpochRecord) {}
 }
 
