@@ -7,6 +7,7 @@
 #![cfg(feature = "torch")]
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use dps::experiments::{evaluate_document, read_document, run_document, ExperimentResult};
 
@@ -20,6 +21,13 @@ fn mnist_dir() -> PathBuf {
         dir.display()
     );
     dir
+}
+
+/// Serialises the tests of this file: libtorch's random generator is global to the process, so
+/// runs on parallel test threads would draw from one stream and stop being reproducible.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Trains one repository pipeline with reduced settings and returns its test accuracy.
@@ -48,6 +56,7 @@ fn reduced_accuracy(pipeline: &str, output: &Path) -> f64 {
 
 #[test]
 fn dps_topk_beats_random_mask() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let dps = reduced_accuracy("dps_topk_pixel.yaml", &dir.path().join("dps"));
     let random = reduced_accuracy("random_pixel.yaml", &dir.path().join("random"));
@@ -76,39 +85,286 @@ fn dps_topk_beats_random_mask() {
     }
 }
 
+/// Settings of the short runs below: 500 images, stochastic test masks.
+fn short_run(epochs: usize, output: &Path) -> Vec<String> {
+    vec![
+        format!("data.dir={}", mnist_dir().display()),
+        "data.train_subset=500".into(),
+        format!("train.epochs={epochs}"),
+        "evaluation.passes=3".into(),
+        format!("output={}", output.display()),
+    ]
+}
+
+fn losses(folder: &Path) -> Vec<(u64, f64, f64)> {
+    let log = std::fs::read_to_string(folder.join("metrics.jsonl")).unwrap();
+    log.lines()
+        .map(|line| {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            (
+                record["epoch"].as_u64().unwrap(),
+                record["train_loss"].as_f64().unwrap(),
+                record["validation_loss"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[test]
-fn resume_continues_from_last_checkpoint() {
+fn resumed_run_matches_uninterrupted_run() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/mnist/dps_topk_pixel.yaml");
-    let overrides = |epochs: usize| {
-        vec![
-            format!("data.dir={}", mnist_dir().display()),
-            "data.train_subset=500".into(),
-            format!("train.epochs={epochs}"),
-            "evaluation.mode=deterministic".into(),
-            format!("output={}", dir.path().display()),
-        ]
+    let run = |epochs: usize, output: &Path, resume: bool| {
+        let document = read_document(&path, &short_run(epochs, output)).unwrap();
+        let ExperimentResult::Mnist(result) = run_document(&path, document, resume).unwrap();
+        result
     };
-    let first = read_document(&path, &overrides(2)).unwrap();
-    run_document(&path, first, false).unwrap();
-    let second = read_document(&path, &overrides(3)).unwrap();
-    let ExperimentResult::Mnist(result) = run_document(&path, second, true).unwrap();
-    assert_eq!(result.epochs_run, 3);
-    let log = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
-    let epochs: Vec<u64> = log
-        .lines()
-        .map(|line| {
-            serde_json::from_str::<serde_json::Value>(line).unwrap()["epoch"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
-    assert_eq!(epochs, vec![0, 1, 2]);
+    let whole = dir.path().join("whole");
+    let split = dir.path().join("split");
+    let uninterrupted = run(3, &whole, false);
+    run(2, &split, false);
+    let resumed = run(3, &split, true);
+    assert_eq!(resumed.epochs_run, 3);
 
-    // Scoring the best checkpoint again reproduces the run's deterministic test accuracy.
-    let again = read_document(&path, &overrides(3)).unwrap();
+    // Same weights, Adam state and random streams: the resumed epoch repeats the
+    // uninterrupted one, and so does the stochastic test score.
+    let (expected, found) = (losses(&whole), losses(&split));
+    assert_eq!(found.len(), 3);
+    for (a, b) in expected.iter().zip(&found) {
+        assert_eq!(a.0, b.0);
+        for (x, y) in [(a.1, b.1), (a.2, b.2)] {
+            assert!(
+                (x - y).abs() <= 1e-7 * x.abs(),
+                "epoch {}: uninterrupted loss {x}, resumed {y}",
+                a.0
+            );
+        }
+    }
+    assert_eq!(resumed.test_value, uninterrupted.test_value);
+    assert_eq!(resumed.test_std, uninterrupted.test_std);
+
+    // Scoring the best checkpoint again reproduces the run's test result and leaves the
+    // run's own files alone.
+    let result_file = std::fs::read(split.join("result.json")).unwrap();
+    let document = read_document(&path, &short_run(3, &split)).unwrap();
     let ExperimentResult::Mnist(evaluated) =
-        evaluate_document(&path, again, &dir.path().join("best.ot")).unwrap();
-    assert_eq!(evaluated.test_value, result.test_value);
-    assert_eq!(evaluated.best_epoch, result.best_epoch);
+        evaluate_document(&path, document, &split.join("best.ot")).unwrap();
+    assert_eq!(evaluated.test_value, resumed.test_value);
+    assert_eq!(evaluated.best_epoch, resumed.best_epoch);
+    assert!(split.join("eval-best/result.json").is_file());
+    assert_eq!(
+        std::fs::read(split.join("result.json")).unwrap(),
+        result_file
+    );
+}
+
+#[test]
+fn resume_without_checkpoint_is_a_clear_error() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/mnist/dps_topk_pixel.yaml");
+    let document = read_document(&path, &short_run(1, dir.path())).unwrap();
+    let error = run_document(&path, document, true).unwrap_err().to_string();
+    assert!(error.contains("no checkpoint at"), "{error}");
+    assert!(error.contains("last.ot"), "{error}");
+    assert!(!dir.path().join("metrics.jsonl").exists());
+}
+
+/// Writes a sweep file into `dir` over the given experiment files.
+fn write_sweep(dir: &Path, experiments: &[PathBuf]) -> PathBuf {
+    let list: Vec<String> = experiments
+        .iter()
+        .map(|path| format!("  - {}", path.display()))
+        .collect();
+    let text = format!(
+        "sweep: reduced sweep\nexperiments:\n{}\nsamples: [8, 16]\noverrides:\n  \
+         - data.dir={}\n  - data.train_subset=300\n  - train.epochs=1\n  \
+         - evaluation.passes=2\noutput: {}\n",
+        list.join("\n"),
+        mnist_dir().display(),
+        dir.join("sweep").display()
+    );
+    let path = dir.join("sweep.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn sweep_writes_tables_plot_and_feeds_disjoint_baseline() {
+    let _serial = serial();
+    use dps::experiments::sweep::run_sweep;
+
+    let dir = tempfile::tempdir().unwrap();
+    let pipelines = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/mnist");
+    // A run that fails only when it starts (its mask file does not exist): the sweep reports
+    // it and goes on with the others.
+    let broken = dir.path().join("broken.yaml");
+    let missing = dir.path().join("no-such-run/mask.json");
+    let text = std::fs::read_to_string(pipelines.join("disjoint_pixel.yaml"))
+        .unwrap()
+        .replace("name: disjoint_pixel", "name: broken_pixel")
+        .replace(
+            "mask_from: runs/mnist/dps_topk_reconstruction_pixel/mask.json",
+            &format!("mask_from: {}", missing.display()),
+        );
+    assert!(
+        text.contains("no-such-run"),
+        "disjoint_pixel.yaml changed its mask_from"
+    );
+    std::fs::write(&broken, text).unwrap();
+    let sweep = write_sweep(
+        dir.path(),
+        &[
+            pipelines.join("disjoint_pixel.yaml"),
+            broken,
+            pipelines.join("dps_topk_reconstruction_pixel.yaml"),
+            pipelines.join("random_pixel.yaml"),
+        ],
+    );
+    let report = run_sweep(&sweep, &[]).unwrap();
+    let out = dir.path().join("sweep");
+
+    let failed: Vec<(&str, usize)> = report
+        .failed
+        .iter()
+        .map(|f| (f.name.as_str(), f.samples))
+        .collect();
+    assert_eq!(failed.len(), 2, "{:?}", report.failed);
+    assert!(failed.contains(&("broken_pixel", 8)) && failed.contains(&("broken_pixel", 16)));
+    assert!(report
+        .failed
+        .iter()
+        .all(|f| f.error.contains("no-such-run")));
+    assert_eq!(report.results.len(), 6);
+
+    // The disjoint run at each budget uses the mask the reconstruction run learned at that
+    // budget.
+    for samples in [8, 16] {
+        let mask = |name: &str| {
+            let path = out.join(format!("{name}_m{samples}/mask.json"));
+            let value: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            value["indices"].clone()
+        };
+        let learned = mask("dps_topk_reconstruction_pixel");
+        assert_eq!(learned.as_array().unwrap().len(), samples);
+        assert_eq!(mask("disjoint_pixel"), learned);
+    }
+
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 7, "{csv}");
+    let markdown = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(markdown.contains("M = 8 (1.0 %)") && markdown.contains("M = 16 (2.0 %)"));
+    assert!(markdown.contains("broken_pixel at M = 8"), "{markdown}");
+    let plot = image::open(out.join("accuracy.png")).unwrap();
+    assert!(plot.width() > 200 && plot.height() > 100);
+
+    // Again with the same settings: every finished run is reused, not trained again.
+    let before = std::fs::read(out.join("random_pixel_m8/result.json")).unwrap();
+    let again = run_sweep(&sweep, &[]).unwrap();
+    assert_eq!(again.results.len(), 6);
+    assert_eq!(
+        std::fs::read(out.join("random_pixel_m8/result.json")).unwrap(),
+        before
+    );
+    // With other settings the runs start over.
+    let changed = run_sweep(&sweep, &["train.epochs=2".into()]).unwrap();
+    assert!(changed.results.iter().all(|r| r.epochs_run == 2));
+}
+
+/// Trains `pipeline` for one epoch on 500 images into `output`.
+fn short(
+    pipeline: &str,
+    output: &Path,
+    extra: &[String],
+) -> Result<dps::experiments::mnist::MnistResult, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("pipelines/mnist")
+        .join(pipeline);
+    let mut overrides = short_run(1, output);
+    overrides.extend_from_slice(extra);
+    let document = read_document(&path, &overrides).map_err(|e| e.to_string())?;
+    match run_document(&path, document, false).map_err(|e| e.to_string())? {
+        ExperimentResult::Mnist(result) => Ok(result),
+    }
+}
+
+fn mask_indices(folder: &Path) -> Vec<u64> {
+    let text = std::fs::read_to_string(folder.join("mask.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|index| index.as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn line_sampling_keeps_centre_band_and_saves_line_probabilities() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let learned = dir.path().join("learned");
+    let result = short("dps_topk_lines.yaml", &learned, &[]).unwrap();
+    // 5 learned columns plus the 2-column centre band (13 and 14 of 28) out of 28.
+    assert!(
+        (result.sampling_ratio - 7.0 / 28.0).abs() < 1e-12,
+        "{}",
+        result.sampling_ratio
+    );
+    let mask = mask_indices(&learned);
+    assert_eq!(mask.len(), 7, "{mask:?}");
+    assert!(mask.contains(&13) && mask.contains(&14), "{mask:?}");
+
+    let csv = std::fs::read_to_string(learned.join("line_probabilities.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 28);
+    let mut free_inclusion = 0.0;
+    for (column, row) in rows.iter().enumerate() {
+        let inclusion: f64 = row[3].parse().unwrap();
+        if column == 13 || column == 14 {
+            assert_eq!((row[1], row[2], inclusion), ("1", "", 1.0));
+        } else {
+            free_inclusion += inclusion;
+        }
+    }
+    assert!((free_inclusion - 5.0).abs() < 1e-4, "{free_inclusion}");
+
+    // The fixed baselines take the same centre band and their lines among the other columns.
+    for baseline in ["uniform", "random", "low_pass"] {
+        let folder = dir.path().join(baseline);
+        short(
+            "uniform_lines.yaml",
+            &folder,
+            &[format!("baseline={baseline}")],
+        )
+        .unwrap();
+        let mask = mask_indices(&folder);
+        assert_eq!(mask.len(), 7, "{baseline}: {mask:?}");
+        assert!(
+            mask.contains(&13) && mask.contains(&14),
+            "{baseline}: {mask:?}"
+        );
+    }
+}
+
+#[test]
+fn mask_from_another_domain_is_refused() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let pixel = dir.path().join("pixel");
+    short("dps_topk_pixel.yaml", &pixel, &[]).unwrap();
+    let error = short(
+        "disjoint_fourier.yaml",
+        &dir.path().join("fourier"),
+        &[format!("mask_from={}", pixel.join("mask.json").display())],
+    )
+    .unwrap_err();
+    assert!(error.contains("selects pixel candidates"), "{error}");
+    assert!(error.contains("kspace"), "{error}");
 }

@@ -670,20 +670,29 @@ fn line_probabilities_csv() {
         write_line_probabilities_csv(&path, &*sampler).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let mut lines = text.lines();
-        assert_eq!(lines.next(), Some("column,center,probability"));
+        assert_eq!(lines.next(), Some("column,center,probability,inclusion"));
         let records: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
         assert_eq!(records.len(), 24);
         let mut sum = 0.0;
+        let mut inclusion_sum = 0.0;
         for (column, record) in records.iter().enumerate() {
             assert_eq!(record[0], column.to_string());
             let in_band = (10..14).contains(&column);
             assert_eq!(record[1], if in_band { "1" } else { "0" });
+            let inclusion: f64 = record[3].parse().unwrap();
             if in_band {
                 assert_eq!(record[2], "");
+                assert_eq!(inclusion, 1.0);
             } else {
                 sum += record[2].parse::<f64>().unwrap();
+                inclusion_sum += inclusion;
             }
         }
+        // Every stochastic mask acquires exactly 5 of the 20 free columns.
+        assert!(
+            (inclusion_sum - 5.0).abs() < 1e-4,
+            "{method:?}: inclusion {inclusion_sum}"
+        );
         // A softmax sums to 1, and LOUPE's p' averages to 5 / 20 over the 20 free columns.
         let expected = if method == Method::Loupe { 5.0 } else { 1.0 };
         assert!((sum - expected).abs() < 1e-4, "{method:?}: sum {sum}");

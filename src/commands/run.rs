@@ -230,7 +230,7 @@ pub fn eval_checkpoint(args: EvalCheckpointArgs, verbosity: &str) -> anyhow::Res
         path => PathBuf::from(path),
     };
     let result = dps::experiments::evaluate_document(&args.experiment, document, &checkpoint)?;
-    println!("{}", serde_yaml::to_string(&result)?);
+    outln!("{}", serde_yaml::to_string(&result)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -249,14 +249,32 @@ pub fn sweep(args: SweepArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
     progress.install_epoch_progress();
     let results = dps::experiments::sweep::run_sweep(&args.sweep, &args.overrides);
     progress.finish();
-    let results = results?;
-    for result in &results {
-        println!(
+    let report = results?;
+    for result in &report.results {
+        outln!(
             "{:<28} M = {:<4} {} = {:.4} ± {:.4}",
-            result.name, result.samples, result.metric, result.test_value, result.test_std
-        );
+            result.name,
+            result.samples,
+            result.metric,
+            result.test_value,
+            result.test_std
+        )?;
     }
-    Ok(ExitCode::SUCCESS)
+    if report.failed.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for failed in &report.failed {
+        super::output::message(format_args!(
+            "error: {} at M = {}: {}",
+            failed.name, failed.samples, failed.error
+        ));
+    }
+    super::output::message(format_args!(
+        "error: {} of {} sweep runs failed",
+        report.failed.len(),
+        report.failed.len() + report.results.len()
+    ));
+    Ok(ExitCode::FAILURE)
 }
 
 #[cfg(not(feature = "torch"))]

@@ -12,7 +12,7 @@
 //! 784, LeakyReLU(0.2) between, mean squared error against the pixel image). Its learned mask,
 //! frozen and given to a classifier through `mask_from`, is the DPS paper's disjoint baseline.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::data::{BatchLoader, Mnist, MnistConfig, Split};
 use crate::learned::{self, Mode, Sampler, SamplerConfig};
-use crate::mask::{baseline_grid, BaselineKind, Seed};
+use crate::mask::{baseline_grid, baseline_lines, BaselineKind, Seed};
 use crate::train::{parse_device, Task, TrainConfig, TrainError, Trainer};
 
 use super::ExperimentError;
@@ -30,12 +30,33 @@ use super::ExperimentError;
 const SIDE: i64 = 28;
 const PIXELS: i64 = SIDE * SIDE;
 
-/// Whether the sampler selects pixels or k-space points.
+/// What the sampler selects: pixels, k-space points, or k-space lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InputDomain {
+    /// The 784 pixels.
     Pixel,
+    /// The 784 points of the centred orthonormal 2-D DFT.
     Fourier,
+    /// The 28 columns (phase-encode lines) of the centred 2-D DFT, each acquired whole.
+    FourierLines,
+}
+
+impl InputDomain {
+    fn is_fourier(self) -> bool {
+        matches!(self, Self::Fourier | Self::FourierLines)
+    }
+}
+
+/// Line sampling settings, read for `domain: fourier_lines` only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LineSettings {
+    /// Always-acquired centre columns (0 for none).
+    pub center_lines: usize,
+    /// Whether the centre columns count against `sampler.samples`. When false the sampler
+    /// learns `samples` columns on top of the centre band.
+    pub center_counts_against_budget: bool,
 }
 
 /// Fixed masks of the DPS paper's baselines, drawn once with exactly M samples.
@@ -46,7 +67,9 @@ pub enum Baseline {
     Uniform,
     /// A random subset, drawn with `baseline_seed`.
     Random,
-    /// The samples nearest the image (or k-space) centre.
+    /// The samples nearest the image (or k-space) centre: the DPS paper's disk. `disk` is
+    /// accepted as another name.
+    #[serde(alias = "disk")]
     LowPass,
 }
 
@@ -122,8 +145,11 @@ pub struct MnistExperimentConfig {
     pub description: Option<String>,
     /// Location of the four IDX files and the split settings.
     pub data: MnistConfig,
-    /// Pixel or Fourier sampling.
+    /// Pixel, Fourier point or Fourier line sampling.
     pub domain: InputDomain,
+    /// Centre band of line sampling.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub lines: LineSettings,
     /// Sampler settings; `domain` is filled in from the experiment's domain.
     pub sampler: serde_yaml::Value,
     /// Fixed baseline mask, for `method: fixed`.
@@ -142,6 +168,10 @@ pub struct MnistExperimentConfig {
     pub evaluation: EvaluationConfig,
     /// Run folder.
     pub output: PathBuf,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// Test results of an MNIST run.
@@ -285,6 +315,10 @@ struct MnistTask {
     order: Vec<usize>,
     images: RefCell<Vec<f32>>,
     labels: RefCell<Vec<i64>>,
+    /// Mean acquired candidates per example of the last mask drawn.
+    last_acquired: Cell<f64>,
+    /// Sum over this epoch's training examples of their acquired candidates, and the count.
+    epoch_acquired: Cell<(f64, usize)>,
 }
 
 impl MnistTask {
@@ -337,10 +371,21 @@ impl MnistTask {
     /// Masks a batch with one draw of the sampler and returns the network inputs.
     fn features(&self, images: &Tensor, mode: Mode) -> Tensor {
         let batch = images.size()[0];
-        let mask = self.sampler.sample(batch, mode);
+        let mut mask = self.sampler.sample(batch, mode);
+        // Soft LOUPE masks acquire a fractional amount per candidate; the sum is what they
+        // acquire.
+        self.last_acquired
+            .set(tch::no_grad(|| mask.sum(Kind::Double).double_value(&[])) / batch as f64);
+        if self.domain == InputDomain::FourierLines {
+            // Column c of the line mask acquires every row of k-space column c.
+            mask = mask
+                .unsqueeze(1)
+                .expand([batch, SIDE, SIDE], false)
+                .reshape([batch, PIXELS]);
+        }
         match self.domain {
             InputDomain::Pixel => images * mask,
-            InputDomain::Fourier => {
+            InputDomain::Fourier | InputDomain::FourierLines => {
                 let parts = images.view([batch, 2, PIXELS]);
                 (parts * mask.unsqueeze(1)).view([batch, 2 * PIXELS])
             }
@@ -419,6 +464,7 @@ impl Task for MnistTask {
 
     fn begin_epoch(&mut self, epoch: usize) -> usize {
         self.sampler.set_epoch(epoch);
+        self.epoch_acquired.set((0.0, 0));
         let mut loader = BatchLoader::shuffled(&self.data.train, self.batch_size, self.seed);
         loader.start_epoch(epoch as u64);
         self.order = loader.epoch_order().to_vec();
@@ -436,6 +482,11 @@ impl Task for MnistTask {
             Mode::Train
         };
         let (mut loss, _) = self.loss(&images, &targets, mode, true);
+        let (sum, count) = self.epoch_acquired.get();
+        self.epoch_acquired.set((
+            sum + self.last_acquired.get() * indices.len() as f64,
+            count + indices.len(),
+        ));
         if !self.freeze_sampler && self.sampler.entropy_weight() > 0.0 {
             loss += self.sampler.entropy_penalty();
         }
@@ -452,12 +503,19 @@ impl Task for MnistTask {
         Ok((loss, vec![(self.network.metric().into(), metric)]))
     }
 
+    /// The acceleration is the one the epoch's training masks realised: candidates over the
+    /// mean acquired per example.
     fn status(&self) -> (f64, f64, f64) {
-        let samples = self.sampler.samples_per_example();
+        let (sum, count) = self.epoch_acquired.get();
+        let acquired = if count > 0 && sum > 0.0 {
+            sum / count as f64
+        } else {
+            self.sampler.samples_per_example() as f64
+        };
         (
             self.sampler.temperature(),
             self.sampler.entropy_weight(),
-            learned::acceleration(PIXELS as usize, samples),
+            self.sampler.domain().candidates() as f64 / acquired,
         )
     }
 }
@@ -472,13 +530,17 @@ fn build_sampler(
     let mapping = sampler_value
         .as_mapping_mut()
         .ok_or_else(|| ExperimentError::config("sampler", "must be a mapping"))?;
-    let kind = match config.domain {
-        InputDomain::Pixel => "pixel",
-        InputDomain::Fourier => "kspace",
+    let literal = match config.domain {
+        InputDomain::Pixel => format!("{{kind: pixel, height: {SIDE}, width: {SIDE}}}"),
+        InputDomain::Fourier => format!("{{kind: kspace, height: {SIDE}, width: {SIDE}}}"),
+        InputDomain::FourierLines => format!(
+            "{{kind: lines, height: {SIDE}, width: {SIDE}, center_lines: {}, \
+             center_counts_against_budget: {}}}",
+            config.lines.center_lines, config.lines.center_counts_against_budget
+        ),
     };
     let domain: serde_yaml::Value =
-        serde_yaml::from_str(&format!("{{kind: {kind}, height: {SIDE}, width: {SIDE}}}"))
-            .expect("the domain literal is valid YAML");
+        serde_yaml::from_str(&literal).expect("the domain literal is valid YAML");
     if mapping.insert("domain".into(), domain).is_some() {
         return Err(ExperimentError::config(
             "sampler.domain",
@@ -506,11 +568,42 @@ fn build_sampler(
             };
             let seed = Seed::Int(config.baseline_seed);
             let side = SIDE as usize;
-            let mask = baseline_grid(kind, side, side, sampler_config.samples, &seed)
-                .map_err(|error| ExperimentError::config("baseline", error.to_string()))?;
-            Some(mask.flags().to_vec())
+            let baseline_error = |error: crate::mask::MaskError| {
+                ExperimentError::config("baseline", error.to_string())
+            };
+            match config.domain {
+                InputDomain::FourierLines => {
+                    // The centre band, plus the baseline's lines among the other columns,
+                    // as the learned samplers choose theirs.
+                    let domain = learned::Domain::from_config(&sampler_config.domain)
+                        .map_err(|error| ExperimentError::config("lines", error.to_string()))?;
+                    let picks = domain
+                        .learned_budget(sampler_config.samples)
+                        .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;
+                    let free = domain.free_candidates();
+                    let chosen =
+                        baseline_lines(kind, free.len(), picks, &seed).map_err(baseline_error)?;
+                    let mut flags = vec![false; domain.candidates()];
+                    for column in domain.center_band() {
+                        flags[column] = true;
+                    }
+                    for (&column, &acquired) in free.iter().zip(chosen.flags()) {
+                        flags[column] |= acquired;
+                    }
+                    Some(flags)
+                }
+                InputDomain::Pixel | InputDomain::Fourier => {
+                    let mask = baseline_grid(kind, side, side, sampler_config.samples, &seed)
+                        .map_err(baseline_error)?;
+                    Some(mask.flags().to_vec())
+                }
+            }
         }
-        (None, Some(path)) => Some(read_mask_json(path)?),
+        (None, Some(path)) => {
+            let expected = learned::Domain::from_config(&sampler_config.domain)
+                .map_err(|error| ExperimentError::config("sampler.domain", error.to_string()))?;
+            Some(read_mask_json(path, expected.kind().name())?)
+        }
         (None, None) => None,
     };
     let sampler = sampler_config
@@ -519,8 +612,9 @@ fn build_sampler(
     Ok((sampler_config, sampler))
 }
 
-/// Reads the `flags` of a `mask.json` written by an earlier run.
-fn read_mask_json(path: &Path) -> Result<Vec<bool>, ExperimentError> {
+/// Reads the `flags` of a `mask.json` written by an earlier run, whose candidates must be of
+/// `kind`.
+fn read_mask_json(path: &Path, kind: &str) -> Result<Vec<bool>, ExperimentError> {
     let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::File {
         path: path.to_path_buf(),
         source,
@@ -528,6 +622,16 @@ fn read_mask_json(path: &Path) -> Result<Vec<bool>, ExperimentError> {
     let saved: SavedMask = serde_json::from_str(&text).map_err(|error| {
         ExperimentError::config("mask_from", format!("{}: {error}", path.display()))
     })?;
+    if let Some(saved_kind) = saved.kind.as_deref().filter(|saved| *saved != kind) {
+        return Err(ExperimentError::config(
+            "mask_from",
+            format!(
+                "{}: the mask selects {saved_kind} candidates, this run samples {kind}; \
+                 point mask_from at a run with the same domain",
+                path.display()
+            ),
+        ));
+    }
     let mut flags = vec![false; saved.candidates];
     for index in saved.indices {
         if index >= saved.candidates {
@@ -548,6 +652,9 @@ fn read_mask_json(path: &Path) -> Result<Vec<bool>, ExperimentError> {
 /// The deterministic mask of a trained sampler, as `mask.json` stores it.
 #[derive(Debug, Serialize, Deserialize)]
 struct SavedMask {
+    /// Candidate kind (`pixel`, `kspace` or `lines`); absent in files of older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
     candidates: usize,
     indices: Vec<usize>,
 }
@@ -580,7 +687,10 @@ pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, 
 }
 
 /// Scores a saved checkpoint (`best.ot`, `last.ot` or another path) of an experiment on the
-/// test split without training, and writes `result.json` and the mask files as [`run`] does.
+/// test split without training.
+///
+/// The training run's files stay as they are: `config.yaml`, `result.json` and the mask files
+/// of the evaluation go to `eval-STEM/` inside the run folder (`eval-best/` for `best.ot`).
 ///
 /// # Errors
 ///
@@ -589,13 +699,20 @@ pub fn evaluate_checkpoint(
     config: &MnistExperimentConfig,
     checkpoint: &Path,
 ) -> Result<MnistResult, ExperimentError> {
-    let (task, sampler_config) = build_task(config)?;
-    crate::train::Checkpoint::restore_variables(checkpoint, &task)?;
+    let stem = checkpoint
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "checkpoint".into());
+    let mut evaluation = config.clone();
+    evaluation.output = config.output.join(format!("eval-{stem}"));
+    let (task, sampler_config) = build_task(&evaluation)?;
+    let named = crate::train::Checkpoint::restore_variables(checkpoint, &task)?;
     let records = crate::train::RunLog::open_existing(&config.output).read()?;
-    let best_epoch = records
+    // The checkpoint stores the best epoch its run had reached when it was written.
+    let best_epoch = named
         .iter()
-        .min_by(|a, b| a.validation_loss.total_cmp(&b.validation_loss))
-        .map(|r| r.epoch)
+        .find(|(key, _)| key == "progress")
+        .map(|(_, progress)| progress.to_kind(tch::Kind::Double).double_value(&[1]) as usize)
         .unwrap_or(0);
     let progress = Progress {
         best_epoch,
@@ -603,7 +720,7 @@ pub fn evaluate_checkpoint(
         stopped_early: false,
         examples_per_second: mean(records.iter().map(|r| r.examples_per_second)),
     };
-    test(config, &task, &sampler_config, progress)
+    test(&evaluation, &task, &sampler_config, progress)
 }
 
 /// Training facts reported beside the test result.
@@ -643,16 +760,17 @@ fn build_task(
         }
     };
     let pixel_data = Mnist::from_config(&config.data)?;
-    let (data, pixels) = match (config.domain, reconstruction) {
-        (InputDomain::Pixel, _) => (pixel_data, None),
-        (InputDomain::Fourier, false) => (pixel_data.to_fourier(), None),
-        (InputDomain::Fourier, true) => (pixel_data.to_fourier(), Some(pixel_data)),
+    let (data, pixels) = match (config.domain.is_fourier(), reconstruction) {
+        (false, _) => (pixel_data, None),
+        (true, false) => (pixel_data.to_fourier(), None),
+        (true, true) => (pixel_data.to_fourier(), Some(pixel_data)),
     };
     let (sampler_config, sampler) = build_sampler(config, device)?;
     let network_store = nn::VarStore::new(device);
-    let features = match config.domain {
-        InputDomain::Pixel => PIXELS,
-        InputDomain::Fourier => 2 * PIXELS,
+    let features = if config.domain.is_fourier() {
+        2 * PIXELS
+    } else {
+        PIXELS
     };
     let network = if reconstruction {
         Network::Decoder(Decoder::new(&network_store.root(), features))
@@ -678,6 +796,8 @@ fn build_task(
         order: Vec::new(),
         images: RefCell::new(Vec::new()),
         labels: RefCell::new(Vec::new()),
+        last_acquired: Cell::new(0.0),
+        epoch_acquired: Cell::new((0.0, 0)),
     };
     Ok((task, sampler_config))
 }
@@ -689,6 +809,11 @@ fn test(
     sampler_config: &SamplerConfig,
     progress: Progress,
 ) -> Result<MnistResult, ExperimentError> {
+    // The test draws depend only on the seed, so scoring a checkpoint again reproduces them.
+    tch::manual_seed(crate::train::stream_seed(
+        config.train.seed,
+        crate::train::TEST_STREAM,
+    ));
     let (mode, passes) = match config.evaluation.mode {
         EvaluationMode::Stochastic if !task.freeze_sampler => {
             (Mode::Stochastic, config.evaluation.passes.max(1))
@@ -713,7 +838,8 @@ fn test(
         method: method_label(config, sampler_config),
         domain: config.domain,
         samples: task.sampler.samples_per_example(),
-        sampling_ratio: task.sampler.samples_per_example() as f64 / PIXELS as f64,
+        sampling_ratio: task.sampler.samples_per_example() as f64
+            / task.sampler.domain().candidates() as f64,
         evaluation: if mode == Mode::Stochastic {
             EvaluationMode::Stochastic
         } else {
@@ -767,12 +893,20 @@ fn write_artefacts(folder: &Path, sampler: &dyn Sampler) -> Result<(), Experimen
     if sampler.logits().is_some() {
         learned::export::write_logits_npy(&folder.join("logits.npy"), sampler)
             .map_err(sampler_error)?;
+        if sampler.domain().kind() == learned::DomainKind::Lines {
+            learned::export::write_line_probabilities_csv(
+                &folder.join("line_probabilities.csv"),
+                sampler,
+            )
+            .map_err(sampler_error)?;
+        }
     }
     let mask = sampler.sample(1, Mode::Deterministic);
     let values: Vec<f32> =
         Vec::<f32>::try_from(mask.get(0).to_kind(Kind::Float).to_device(Device::Cpu))
             .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;
     let saved = SavedMask {
+        kind: Some(sampler.domain().kind().name().to_string()),
         candidates: values.len(),
         indices: values
             .iter()
@@ -782,4 +916,18 @@ fn write_artefacts(folder: &Path, sampler: &dyn Sampler) -> Result<(), Experimen
             .collect(),
     };
     super::write_json(&folder.join("mask.json"), &saved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_names_the_low_pass_baseline() {
+        let parsed: Baseline = serde_yaml::from_str("disk").unwrap();
+        assert_eq!(parsed, Baseline::LowPass);
+        let parsed: Baseline = serde_yaml::from_str("low_pass").unwrap();
+        assert_eq!(parsed, Baseline::LowPass);
+        assert!(serde_yaml::from_str::<Baseline>("disc").is_err());
+    }
 }

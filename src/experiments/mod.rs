@@ -33,6 +33,13 @@ pub enum ExperimentError {
     /// An invalid setting.
     #[error("{key}: {message}")]
     Config { key: String, message: String },
+    /// An invalid setting of a named experiment file.
+    #[error("{}: {key}: {message}", path.display())]
+    Setting {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
     /// The data could not be loaded.
     #[error(transparent)]
     Data(#[from] crate::data::DataError),
@@ -46,6 +53,32 @@ impl ExperimentError {
         Self::Config {
             key: key.to_string(),
             message: message.into(),
+        }
+    }
+
+    /// Names the experiment file in an error about one of its settings.
+    pub(crate) fn in_file(self, path: &Path) -> Self {
+        let setting = |key: &str, message: String| Self::Setting {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            message,
+        };
+        match self {
+            Self::Config { key, message } => setting(&key, message),
+            Self::Train(TrainError::Config { key, message }) => {
+                setting(&format!("train.{key}"), message)
+            }
+            Self::Train(TrainError::CudaUnavailable {
+                requested,
+                available,
+            }) => setting(
+                "train.device",
+                format!(
+                    "`{requested}` requested, {available} CUDA device(s) available; use \
+                     `device: cpu` or the index of an existing GPU"
+                ),
+            ),
+            other => other,
         }
     }
 }
@@ -133,8 +166,8 @@ pub(crate) fn set_path(document: &mut Value, path: &str, value: Value) -> Result
 ///
 /// # Errors
 ///
-/// [`ExperimentError::Config`] for an unknown `experiment` kind or invalid settings, and the
-/// errors of the experiment.
+/// [`ExperimentError::Setting`] (naming `path`) for an unknown `experiment` kind or invalid
+/// settings, and the other errors of the experiment.
 pub fn run_document(
     path: &Path,
     document: Value,
@@ -152,14 +185,16 @@ pub fn run_document(
                 path: path.to_path_buf(),
                 message: format!("`{}`: {}", error.path(), error.inner()),
             })?;
-            Ok(ExperimentResult::Mnist(mnist::run(&config, resume)?))
+            let result = mnist::run(&config, resume).map_err(|error| error.in_file(path))?;
+            Ok(ExperimentResult::Mnist(result))
         }
         other => Err(ExperimentError::config(
             "experiment",
             format!(
                 "unknown experiment `{other}`; valid: mnist_classification, mnist_reconstruction"
             ),
-        )),
+        )
+        .in_file(path)),
     }
 }
 
@@ -174,9 +209,9 @@ pub fn evaluate_document(
     checkpoint: &Path,
 ) -> Result<ExperimentResult, ExperimentError> {
     let config: mnist::MnistExperimentConfig = parse_mnist(path, document)?;
-    Ok(ExperimentResult::Mnist(mnist::evaluate_checkpoint(
-        &config, checkpoint,
-    )?))
+    let result =
+        mnist::evaluate_checkpoint(&config, checkpoint).map_err(|error| error.in_file(path))?;
+    Ok(ExperimentResult::Mnist(result))
 }
 
 fn parse_mnist(

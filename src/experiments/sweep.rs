@@ -8,8 +8,11 @@
 //! output: runs/mnist/sweep_pixel
 //! ```
 //!
-//! Each run `NAME` at budget `M` writes into `OUTPUT/NAME_mM`. A run whose `result.json`
-//! exists is not repeated, so an interrupted sweep continues where it stopped. An experiment
+//! Each run `NAME` at budget `M` writes into `OUTPUT/NAME_mM`, beside `sweep_run.yaml`, the
+//! settings it was planned with. A sweep started again reuses a finished run (`result.json`)
+//! and resumes an interrupted one (`last.ot`) only when `sweep_run.yaml` matches the new plan;
+//! after a change of settings (in the files or through `--set`) the run starts over. A run that
+//! fails is reported and the sweep goes on; the tables then list it as failed. An experiment
 //! whose `mask_from` lies in the output folder of another experiment of the sweep (the
 //! disjoint baseline) reads that experiment's mask at the same budget, and runs after it.
 
@@ -46,10 +49,32 @@ pub struct SweepConfig {
 
 struct PlannedRun {
     name: String,
+    /// Experiment file the run comes from, named in its errors.
+    source: PathBuf,
     samples: usize,
     document: Value,
     output: PathBuf,
     depends: bool,
+}
+
+/// A run of a sweep that did not finish.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedRun {
+    /// Experiment name.
+    pub name: String,
+    /// Sample budget M.
+    pub samples: usize,
+    /// The error, as printed.
+    pub error: String,
+}
+
+/// What a sweep produced.
+#[derive(Debug, Clone)]
+pub struct SweepReport {
+    /// Results of the runs that finished, in run order.
+    pub results: Vec<MnistResult>,
+    /// Runs that failed.
+    pub failed: Vec<FailedRun>,
 }
 
 /// Runs every experiment of a sweep at every budget and writes `results.csv`, `results.md` and
@@ -57,9 +82,9 @@ struct PlannedRun {
 ///
 /// # Errors
 ///
-/// Any [`ExperimentError`] of reading the files or of a run; results of finished runs stay on
-/// disk.
-pub fn run_sweep(path: &Path, extra: &[String]) -> Result<Vec<MnistResult>, ExperimentError> {
+/// [`ExperimentError`] for an unreadable or invalid sweep or experiment file, before any run
+/// starts. A run that fails is reported in [`SweepReport::failed`] and the sweep goes on.
+pub fn run_sweep(path: &Path, extra: &[String]) -> Result<SweepReport, ExperimentError> {
     let text = std::fs::read_to_string(path).map_err(|error| ExperimentError::Read {
         path: path.to_path_buf(),
         message: error.to_string(),
@@ -70,37 +95,71 @@ pub fn run_sweep(path: &Path, extra: &[String]) -> Result<Vec<MnistResult>, Expe
             message: error.to_string(),
         })?;
     if config.samples.is_empty() || config.experiments.is_empty() {
-        return Err(ExperimentError::config(
-            "samples",
-            "a sweep needs at least one experiment and one sample budget",
-        ));
+        return Err(ExperimentError::Read {
+            path: path.to_path_buf(),
+            message: "a sweep needs at least one entry in `experiments` and in `samples`".into(),
+        });
     }
     let base = path.parent().unwrap_or(Path::new("."));
     let overrides: Vec<String> = config.overrides.iter().chain(extra).cloned().collect();
     let plan = plan_runs(&config, base, &overrides)?;
 
-    let mut results = Vec::new();
+    let mut report = SweepReport {
+        results: Vec::new(),
+        failed: Vec::new(),
+    };
     for run in plan {
-        let result_path = run.output.join("result.json");
-        let result = match std::fs::read_to_string(&result_path)
-            .ok()
-            .and_then(|text| serde_json::from_str::<MnistResult>(&text).ok())
-        {
-            Some(done) => {
-                tracing::info!(run = %run.name, samples = run.samples, "result exists, skipped");
-                done
+        match perform(&run) {
+            Ok(result) => report.results.push(result),
+            Err(error) => {
+                tracing::error!(run = %run.name, samples = run.samples, %error, "sweep run failed");
+                report.failed.push(FailedRun {
+                    name: run.name,
+                    samples: run.samples,
+                    error: error.to_string(),
+                });
             }
-            None => {
-                tracing::info!(run = %run.name, samples = run.samples, depends = run.depends, "sweep run started");
-                match run_document(path, run.document, false)? {
-                    ExperimentResult::Mnist(result) => result,
-                }
-            }
-        };
-        results.push(result);
+        }
     }
-    write_tables(&config, &results)?;
-    Ok(results)
+    write_tables(&config, &report)?;
+    Ok(report)
+}
+
+/// Runs one planned run, or reuses or resumes what an earlier sweep with the same settings left.
+fn perform(run: &PlannedRun) -> Result<MnistResult, ExperimentError> {
+    let planned = serde_yaml::to_string(&run.document).expect("YAML values serialise");
+    let record = run.output.join("sweep_run.yaml");
+    let same_plan = std::fs::read_to_string(&record).is_ok_and(|text| text == planned);
+    if same_plan {
+        let finished = std::fs::read_to_string(run.output.join("result.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<MnistResult>(&text).ok());
+        if let Some(done) = finished {
+            tracing::info!(run = %run.name, samples = run.samples, "result exists, reused");
+            return Ok(done);
+        }
+    } else {
+        // Leftovers of other settings must not be resumed or reused.
+        for stale in [
+            "result.json",
+            "last.ot",
+            "best.ot",
+            "metrics.jsonl",
+            "metrics.csv",
+        ] {
+            let _ = std::fs::remove_file(run.output.join(stale));
+        }
+        std::fs::create_dir_all(&run.output).map_err(|source| ExperimentError::File {
+            path: run.output.clone(),
+            source,
+        })?;
+        write_atomic(&record, planned.as_bytes())?;
+    }
+    let resume = same_plan && run.output.join("last.ot").is_file();
+    tracing::info!(run = %run.name, samples = run.samples, depends = run.depends, resume, "sweep run started");
+    match run_document(&run.source, run.document.clone(), resume)? {
+        ExperimentResult::Mnist(result) => Ok(result),
+    }
 }
 
 /// Expands experiments x budgets, redirecting outputs and `mask_from` into the sweep folder.
@@ -125,12 +184,12 @@ fn plan_runs(
             .and_then(Value::as_str)
             .map(PathBuf::from)
             .unwrap_or_default();
-        documents.push((name, output, document));
+        documents.push((name, output, document, file));
     }
 
     let mut plan = Vec::new();
     for &samples in &config.samples {
-        for (name, _, document) in &documents {
+        for (name, _, document, file) in &documents {
             let mut document = document.clone();
             let output = config.output.join(format!("{name}_m{samples}"));
             let set = |document: &mut Value, key: &str, value: Value| {
@@ -152,8 +211,8 @@ fn plan_runs(
                 let mask_from = PathBuf::from(mask_from);
                 let source = documents
                     .iter()
-                    .find(|(_, original, _)| mask_from.parent() == Some(original.as_path()));
-                if let Some((source_name, _, _)) = source {
+                    .find(|(_, original, _, _)| mask_from.parent() == Some(original.as_path()));
+                if let Some((source_name, _, _, _)) = source {
                     let redirected = config
                         .output
                         .join(format!("{source_name}_m{samples}"))
@@ -168,6 +227,7 @@ fn plan_runs(
             }
             plan.push(PlannedRun {
                 name: name.clone(),
+                source: file.clone(),
                 samples,
                 document,
                 output,
@@ -180,7 +240,8 @@ fn plan_runs(
     Ok(plan)
 }
 
-fn write_tables(config: &SweepConfig, results: &[MnistResult]) -> Result<(), ExperimentError> {
+fn write_tables(config: &SweepConfig, report: &SweepReport) -> Result<(), ExperimentError> {
+    let results = &report.results;
     std::fs::create_dir_all(&config.output).map_err(|source| ExperimentError::File {
         path: config.output.clone(),
         source,
@@ -264,6 +325,18 @@ fn write_tables(config: &SweepConfig, results: &[MnistResult]) -> Result<(), Exp
         .into_iter()
         .collect();
     let _ = writeln!(markdown, "\nEvaluation: {}.", evaluation.join(", "));
+    if !report.failed.is_empty() {
+        markdown.push_str("\nFailed runs (shown as -):\n\n");
+        for failed in &report.failed {
+            let _ = writeln!(
+                markdown,
+                "- {} at M = {}: {}",
+                failed.name,
+                failed.samples,
+                failed.error.replace('\n', " ")
+            );
+        }
+    }
     write_atomic(&config.output.join("results.md"), markdown.as_bytes())?;
 
     if !series.is_empty() {

@@ -99,10 +99,13 @@ pub fn write_logits_npy(path: &Path, sampler: &dyn Sampler) -> Result<(), Sample
 
 /// Writes the line probabilities of a line-domain sampler as CSV.
 ///
-/// The header is `column,center,probability`, followed by one row per phase-encode column.
-/// `center` is 1 in the centre band and 0 elsewhere. `probability` comes from
+/// The header is `column,center,probability,inclusion`, followed by one row per phase-encode
+/// column. `center` is 1 in the centre band and 0 elsewhere. `probability` comes from
 /// [`Sampler::candidate_probabilities`] (softmax of the DPS-topK logits, mean row softmax for
-/// DPS-top1, p' for LOUPE) and is empty for the always-sampled centre columns.
+/// DPS-top1, p' for LOUPE) and is empty for the always-sampled centre columns. `inclusion` is
+/// the share of 1000 stochastic masks that acquire the column (1 in the centre band): for
+/// DPS-topK the softmax is the chance of being the first pick, the inclusion the chance of
+/// being acquired at all.
 ///
 /// # Errors
 ///
@@ -127,6 +130,7 @@ pub fn write_line_probabilities_csv(
             method: sampler.method().name(),
         })?;
     let probabilities: Vec<f32> = Vec::try_from(&probabilities.to_device(Device::Cpu))?;
+    let inclusion = super::sample_incidence(sampler, 1000, super::Mode::Stochastic)?;
     let mut by_column: Vec<Option<f32>> = vec![None; domain.candidates()];
     for (column, probability) in domain.free_candidates().into_iter().zip(probabilities) {
         by_column[column] = Some(probability);
@@ -137,11 +141,11 @@ pub fn write_line_probabilities_csv(
         source,
     };
     let mut writer = BufWriter::new(File::create(path).map_err(write_error)?);
-    writeln!(writer, "column,center,probability").map_err(write_error)?;
-    for (column, probability) in by_column.iter().enumerate() {
+    writeln!(writer, "column,center,probability,inclusion").map_err(write_error)?;
+    for (column, (probability, included)) in by_column.iter().zip(inclusion.iter()).enumerate() {
         let center = u8::from(probability.is_none());
         let value = probability.map(|p| p.to_string()).unwrap_or_default();
-        writeln!(writer, "{column},{center},{value}").map_err(write_error)?;
+        writeln!(writer, "{column},{center},{value},{included}").map_err(write_error)?;
     }
     writer.flush().map_err(write_error)
 }

@@ -119,9 +119,15 @@ pub fn parse_device(name: &str) -> Result<Device, TrainError> {
             message: format!("expected `cpu`, `cuda` or `cuda:N`, found `{name}`"),
         });
     };
-    if !tch::Cuda::is_available() || index >= tch::Cuda::device_count() as usize {
+    let available = if tch::Cuda::is_available() {
+        tch::Cuda::device_count().max(0) as usize
+    } else {
+        0
+    };
+    if index >= available {
         return Err(TrainError::CudaUnavailable {
             requested: name.to_string(),
+            available,
         });
     }
     Ok(Device::Cuda(index))
@@ -181,6 +187,8 @@ mod tests {
         }
         let error = parse_device("cuda").unwrap_err();
         assert!(matches!(error, TrainError::CudaUnavailable { .. }));
-        assert!(error.to_string().contains("use `device: cpu`"));
+        let message = error.to_string();
+        assert!(message.contains("train.device `cuda`"), "{message}");
+        assert!(message.contains("use `device: cpu`"), "{message}");
     }
 }

@@ -18,6 +18,8 @@ use std::time::Instant;
 
 use tch::{nn, Tensor};
 
+use crate::data::SplitMix64;
+
 pub use checkpoint::Checkpoint;
 pub use config::{parse_device, EarlyStoppingConfig, TrainConfig};
 pub use log::{EpochRecord, RunLog};
@@ -56,12 +58,32 @@ pub enum TrainError {
     /// An invalid setting of the `train` section.
     #[error("train.{key}: {message}")]
     Config { key: String, message: String },
-    /// CUDA was requested but libtorch finds no GPU.
-    #[error("device `{requested}` requested but CUDA is not available; use `device: cpu`")]
-    CudaUnavailable { requested: String },
+    /// CUDA was requested but libtorch finds no GPU (or not the numbered one).
+    #[error(
+        "train.device `{requested}`: {available} CUDA device(s) available; use `device: cpu` \
+         or the index of an existing GPU"
+    )]
+    CudaUnavailable { requested: String, available: usize },
+    /// `--resume` was given but the run folder has no checkpoint to continue from.
+    #[error(
+        "cannot resume: no checkpoint at {}; run without --resume to start the run",
+        path.display()
+    )]
+    NothingToResume { path: PathBuf },
     /// An error from the task (data, sampler, model).
     #[error("{0}")]
     Task(String),
+}
+
+/// Stream of the libtorch draws made after training (test-time masks): apart from every epoch.
+pub const TEST_STREAM: u64 = u64::MAX;
+
+/// Returns the libtorch seed of `stream` (an epoch, or [`TEST_STREAM`]) of a run seeded with
+/// `seed`. The draws of each epoch depend only on `(seed, epoch)`; the salt keeps these streams
+/// apart from the data shuffles, which use [`SplitMix64::for_stream`]`(seed, epoch)` directly.
+pub fn stream_seed(seed: u64, stream: u64) -> i64 {
+    const LIBTORCH_SALT: u64 = 0x6c69_6274_6f72_6368;
+    (SplitMix64::for_stream(seed ^ LIBTORCH_SALT, stream).next_u64() >> 1) as i64
 }
 
 /// A sampler and task network trained together, as the [`Trainer`] drives them.
@@ -177,7 +199,12 @@ impl Trainer {
         let mut tracker = PlateauTracker::default();
         let mut start_epoch = 0;
         let mut best_epoch = 0;
-        if resume && self.last_checkpoint().is_file() {
+        if resume {
+            if !self.last_checkpoint().is_file() {
+                return Err(TrainError::NothingToResume {
+                    path: self.last_checkpoint(),
+                });
+            }
             let restored = Checkpoint::load(&self.last_checkpoint(), task, &mut adam)?;
             start_epoch = restored.epoch + 1;
             tracker = restored.tracker;
@@ -221,17 +248,15 @@ impl Trainer {
             }
 
             if let Some(plateau) = self.config.plateau {
-                if tracker.should_reduce(plateau.patience) {
-                    let floor = plateau.min_learning_rate;
-                    let lowest = adam
-                        .learning_rates()
-                        .iter()
-                        .map(|(_, rate)| *rate)
-                        .fold(f64::INFINITY, f64::min);
-                    if lowest * plateau.factor >= floor {
-                        adam.scale_learning_rates(plateau.factor);
-                        tracing::info!(epoch, factor = plateau.factor, "learning rates reduced");
-                    }
+                if tracker.should_reduce(plateau.patience)
+                    && adam.reduce_learning_rates(plateau.factor, plateau.min_learning_rate)
+                {
+                    tracing::info!(
+                        epoch,
+                        factor = plateau.factor,
+                        learning_rates = ?adam.learning_rates(),
+                        "learning rates reduced"
+                    );
                 }
             }
             if let Some(stopping) = self.config.early_stopping {
@@ -260,6 +285,9 @@ impl Trainer {
         epoch: usize,
     ) -> Result<EpochRecord, TrainError> {
         let start = Instant::now();
+        // Every epoch draws from its own libtorch stream (Gumbel noise, dropout), so a run
+        // resumed at epoch e draws what the uninterrupted run would have drawn.
+        tch::manual_seed(stream_seed(self.config.seed, epoch as u64));
         let batches = task.begin_epoch(epoch);
         self.observer.epoch_started(epoch, batches);
         let mut loss_sum = 0.0;
@@ -397,6 +425,33 @@ mod tests {
         assert!(fresh.weight.double_value(&[0]) > 0.0);
         let log = RunLog::open_existing(dir.path()).read().unwrap();
         assert_eq!(log.len(), 1);
+    }
+
+    #[test]
+    fn plateau_halves_the_learning_rate_down_to_the_floor() {
+        // A learning rate too small to move the weight leaves the loss flat, so every epoch
+        // after the first is a plateau epoch.
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = config(8);
+        settings.learning_rate = 1e-12;
+        settings.plateau = Some(PlateauConfig {
+            factor: 0.5,
+            patience: 2,
+            threshold: 1e-4,
+            min_learning_rate: 3e-13,
+        });
+        let trainer = Trainer::new(settings, dir.path()).unwrap();
+        let report = trainer.fit(&mut LineFit::new(None), false).unwrap();
+        let rates: Vec<f64> = report
+            .records
+            .iter()
+            .map(|record| record.learning_rates[0].1)
+            .collect();
+        // Epochs 1 and 2 do not improve: halved after epoch 2, and two epochs later halved
+        // again but held at the floor, where it stays.
+        assert_eq!(rates[..3], [1e-12; 3], "{rates:?}");
+        assert_eq!(rates[3..5], [5e-13; 2], "{rates:?}");
+        assert_eq!(rates[5..], [3e-13; 3], "{rates:?}");
     }
 
     #[test]

@@ -131,13 +131,17 @@ impl Adam {
                 if !gradient.defined() {
                     continue;
                 }
-                let _ = m.g_mul_scalar_(beta1).g_add_(&(&gradient * (1.0 - beta1)));
-                let _ = v
-                    .g_mul_scalar_(beta2)
-                    .g_add_(&(gradient.square() * (1.0 - beta2)));
-                let denominator = (v.g_div_scalar(correction2)).sqrt() + eps;
-                let update = m.g_div(&denominator) * step_size;
-                let _ = parameter.g_sub_(&update);
+                // In place, with two temporaries per parameter (g^2 and the denominator), as
+                // PyTorch's single-tensor Adam: m += (1 - beta1)(g - m), v += (1 - beta2)(g^2 - v),
+                // p += m / (-(sqrt(v) / sqrt(c2) + eps) / step_size).
+                let _ = m.lerp_(&gradient, 1.0 - beta1);
+                let _ = v.lerp_(&gradient.square(), 1.0 - beta2);
+                let mut denominator = v.sqrt();
+                let _ = denominator
+                    .g_div_scalar_(correction2.sqrt())
+                    .g_add_scalar_(eps)
+                    .g_div_scalar_(-step_size);
+                let _ = parameter.addcdiv_(m, &denominator);
             }
         }
     }
@@ -148,6 +152,20 @@ impl Adam {
             .iter()
             .map(|g| (g.name.clone(), g.learning_rate))
             .collect()
+    }
+
+    /// Multiplies every group's learning rate by `factor`, but not below `floor`, as PyTorch's
+    /// `ReduceLROnPlateau` with `min_lr`. Returns whether any rate changed.
+    pub fn reduce_learning_rates(&mut self, factor: f64, floor: f64) -> bool {
+        let mut changed = false;
+        for group in &mut self.groups {
+            let reduced = (group.learning_rate * factor).max(floor);
+            if reduced < group.learning_rate {
+                group.learning_rate = reduced;
+                changed = true;
+            }
+        }
+        changed
     }
 
     /// Multiplies every group's learning rate by `factor`.
@@ -333,6 +351,35 @@ mod tests {
         let m_saved = &state.iter().find(|(k, _)| k == "adam.net.m.0").unwrap().1;
         assert!(restored.groups[0].first_moments[0].allclose(m_saved, 0.0, 0.0, false));
         assert!(restored.load_state(&state[..1]).is_err());
+    }
+
+    #[test]
+    fn reduction_stops_at_the_floor() {
+        let mut adam = Adam::new(AdamConfig::default());
+        adam.add_group(
+            "net",
+            1e-3,
+            vec![Tensor::zeros([1], (Kind::Float, tch::Device::Cpu))],
+        );
+        adam.add_group(
+            "logits",
+            1e-2,
+            vec![Tensor::zeros([1], (Kind::Float, tch::Device::Cpu))],
+        );
+        assert!(adam.reduce_learning_rates(0.5, 4e-4));
+        assert_eq!(adam.learning_rates()[0].1, 5e-4);
+        assert_eq!(adam.learning_rates()[1].1, 5e-3);
+        // The network group reaches the floor and stays there; the logits go on.
+        assert!(adam.reduce_learning_rates(0.5, 4e-4));
+        assert_eq!(adam.learning_rates()[0].1, 4e-4);
+        assert_eq!(adam.learning_rates()[1].1, 2.5e-3);
+        let mut floor_only = Adam::new(AdamConfig::default());
+        floor_only.add_group(
+            "net",
+            4e-4,
+            vec![Tensor::zeros([1], (Kind::Float, tch::Device::Cpu))],
+        );
+        assert!(!floor_only.reduce_learning_rates(0.5, 4e-4));
     }
 
     #[test]
