@@ -368,3 +368,25 @@ fn mask_from_another_domain_is_refused() {
     assert!(error.contains("selects pixel candidates"), "{error}");
     assert!(error.contains("kspace"), "{error}");
 }
+
+#[test]
+fn saved_config_lists_sampler_defaults_and_runs_again() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    let result = short("dps_topk_lines.yaml", &first, &[]).unwrap();
+    let saved = first.join("config.yaml");
+    let text = std::fs::read_to_string(&saved).unwrap();
+    for key in [
+        "kind: lines",
+        "center_lines: 2",
+        "row_order_seed: 0",
+        "entropy_weight: 0",
+    ] {
+        assert!(text.contains(key), "config.yaml lacks `{key}`:\n{text}");
+    }
+    let again = dir.path().join("again");
+    let document = read_document(&saved, &[format!("output={}", again.display())]).unwrap();
+    let ExperimentResult::Mnist(repeated) = run_document(&saved, document, false).unwrap();
+    assert_eq!(repeated.test_value, result.test_value);
+}

@@ -21,7 +21,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::data::{BatchLoader, Mnist, MnistConfig, Split};
 use crate::learned::{self, Mode, Sampler, SamplerConfig};
-use crate::mask::{baseline_grid, baseline_lines, BaselineKind, Seed};
+use crate::mask::{baseline_grid, baseline_lines, low_pass_disk, BaselineKind, DiskCenter, Seed};
 use crate::train::{parse_device, Task, TrainConfig, TrainError, Trainer};
 
 use super::ExperimentError;
@@ -67,7 +67,8 @@ pub enum Baseline {
     Uniform,
     /// A random subset, drawn with `baseline_seed`.
     Random,
-    /// The samples nearest the image (or k-space) centre: the DPS paper's disk. `disk` is
+    /// The samples nearest the centre, the DPS paper's disk: of the image, (13.5, 13.5), for
+    /// pixels; of the DC sample, (14, 14), for k-space; the centre columns for lines. `disk` is
     /// accepted as another name.
     #[serde(alias = "disk")]
     LowPass,
@@ -541,11 +542,15 @@ fn build_sampler(
     };
     let domain: serde_yaml::Value =
         serde_yaml::from_str(&literal).expect("the domain literal is valid YAML");
-    if mapping.insert("domain".into(), domain).is_some() {
-        return Err(ExperimentError::config(
-            "sampler.domain",
-            "is set by the experiment's `domain`; remove it",
-        ));
+    // A saved config.yaml repeats the domain the experiment filled in; anything else is a
+    // conflict with the experiment's `domain` and `lines`.
+    if let Some(given) = mapping.insert("domain".into(), domain.clone()) {
+        if given != domain {
+            return Err(ExperimentError::config(
+                "sampler.domain",
+                "is set by the experiment's `domain` (and `lines`); remove it",
+            ));
+        }
     }
     let sampler_config: SamplerConfig = serde_yaml::from_value(sampler_value)
         .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;
@@ -591,6 +596,14 @@ fn build_sampler(
                         flags[column] |= acquired;
                     }
                     Some(flags)
+                }
+                // In the pixel domain the disk is centred on the image, (13.5, 13.5); in
+                // k-space on the DC sample (14, 14).
+                InputDomain::Pixel if baseline == Baseline::LowPass => {
+                    let mask =
+                        low_pass_disk(side, side, sampler_config.samples, DiskCenter::GridMidpoint)
+                            .map_err(baseline_error)?;
+                    Some(mask.flags().to_vec())
                 }
                 InputDomain::Pixel | InputDomain::Fourier => {
                     let mask = baseline_grid(kind, side, side, sampler_config.samples, &seed)
@@ -747,7 +760,6 @@ fn build_task(
         path: config.output.clone(),
         source,
     })?;
-    super::write_config(&config.output, config)?;
 
     let reconstruction = match config.experiment.as_str() {
         "mnist_classification" => false,
@@ -766,6 +778,10 @@ fn build_task(
         (true, true) => (pixel_data.to_fourier(), Some(pixel_data)),
     };
     let (sampler_config, sampler) = build_sampler(config, device)?;
+    // Saved with every sampler default and the domain spelled out.
+    let mut merged = config.clone();
+    merged.sampler = serde_yaml::to_value(&sampler_config).expect("sampler configs serialise");
+    super::write_config(&config.output, &merged)?;
     let network_store = nn::VarStore::new(device);
     let features = if config.domain.is_fourier() {
         2 * PIXELS
