@@ -728,3 +728,16 @@ fn missing_pipeline_cause_printed_once() {
         "{message}"
     );
 }
+
+#[test]
+fn resume_of_a_reconstruction_pipeline_is_refused() {
+    let run = dps(&["run", "pipelines/demo.yaml", "--resume"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--resume continues a training experiment")
+            && run.stderr.contains("pipelines/demo.yaml"),
+        "{}",
+        run.stderr
+    );
+}

@@ -98,6 +98,12 @@ pub fn run(args: RunArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
         progress.finish();
         return code;
     }
+    anyhow::ensure!(
+        !args.resume,
+        "--resume continues a training experiment, but {} has no top-level `experiment` key; \
+         run it without --resume",
+        args.pipeline.display()
+    );
     let registry = Registry::with_builtins();
     let pipeline = Pipeline::from_path(&args.pipeline, &args.overrides, &registry)?;
     let inputs = pipeline.inputs()?;
@@ -196,6 +202,10 @@ fn is_experiment_file(path: &std::path::Path) -> bool {
 
 #[cfg(feature = "torch")]
 fn run_experiment(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    if let Some(jobs) = args.jobs {
+        // libtorch's intra-op threads do the work of a training run.
+        tch::set_num_threads(jobs.clamp(1, i32::MAX as usize) as i32);
+    }
     let document = dps::experiments::read_document(&args.pipeline, &args.overrides)?;
     let result = dps::experiments::run_document(&args.pipeline, document, args.resume)?;
     if args.json {

@@ -834,7 +834,15 @@ fn test(
         EvaluationMode::Stochastic if !task.freeze_sampler => {
             (Mode::Stochastic, config.evaluation.passes.max(1))
         }
-        _ => (Mode::Deterministic, 1),
+        EvaluationMode::Stochastic => {
+            tracing::info!(
+                "the mask is fixed, so the test uses it once (deterministic) instead of \
+                 {} stochastic passes",
+                config.evaluation.passes
+            );
+            (Mode::Deterministic, 1)
+        }
+        EvaluationMode::Deterministic => (Mode::Deterministic, 1),
     };
     let values: Vec<f64> = (0..passes)
         .map(|_| task.score(Part::Test, mode).1)
