@@ -354,7 +354,7 @@ fn line_sampling_keeps_centre_band_and_saves_line_probabilities() {
 }
 
 #[test]
-fn mask_from_another_domain_is_refused() {
+fn mask_from_other_domain_is_rejected() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let pixel = dir.path().join("pixel");

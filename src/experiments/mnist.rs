@@ -67,9 +67,9 @@ pub enum Baseline {
     Uniform,
     /// A random subset, drawn with `baseline_seed`.
     Random,
-    /// The samples nearest the centre, the DPS paper's disk: of the image, (13.5, 13.5), for
-    /// pixels; of the DC sample, (14, 14), for k-space; the centre columns for lines. `disk` is
-    /// accepted as another name.
+    /// The samples nearest the centre, the DPS paper's disk (`disk` is another name). Pixels
+    /// take the image centre (13.5, 13.5), k-space points the DC sample (14, 14), and lines
+    /// the centre columns.
     #[serde(alias = "disk")]
     LowPass,
 }
@@ -373,8 +373,8 @@ impl MnistTask {
     fn features(&self, images: &Tensor, mode: Mode) -> Tensor {
         let batch = images.size()[0];
         let mut mask = self.sampler.sample(batch, mode);
-        // Soft LOUPE masks acquire a fractional amount per candidate; the sum is what they
-        // acquire.
+        // Soft LOUPE masks acquire a fraction of each candidate, so the sum of the mask is
+        // what one acquires.
         self.last_acquired
             .set(tch::no_grad(|| mask.sum(Kind::Double).double_value(&[])) / batch as f64);
         if self.domain == InputDomain::FourierLines {
@@ -542,8 +542,8 @@ fn build_sampler(
     };
     let domain: serde_yaml::Value =
         serde_yaml::from_str(&literal).expect("the domain literal is valid YAML");
-    // A saved config.yaml repeats the domain the experiment filled in; anything else is a
-    // conflict with the experiment's `domain` and `lines`.
+    // A saved config.yaml repeats the domain the experiment filled in. Any other domain
+    // conflicts with the experiment's `domain` and `lines`.
     if let Some(given) = mapping.insert("domain".into(), domain.clone()) {
         if given != domain {
             return Err(ExperimentError::config(
@@ -597,7 +597,7 @@ fn build_sampler(
                     }
                     Some(flags)
                 }
-                // In the pixel domain the disk is centred on the image, (13.5, 13.5); in
+                // In the pixel domain the disk is centred on the image, (13.5, 13.5), and in
                 // k-space on the DC sample (14, 14).
                 InputDomain::Pixel if baseline == Baseline::LowPass => {
                     let mask =
@@ -665,7 +665,7 @@ fn read_mask_json(path: &Path, kind: &str) -> Result<Vec<bool>, ExperimentError>
 /// The deterministic mask of a trained sampler, as `mask.json` stores it.
 #[derive(Debug, Serialize, Deserialize)]
 struct SavedMask {
-    /// Candidate kind (`pixel`, `kspace` or `lines`); absent in files of older runs.
+    /// Candidate kind (`pixel`, `kspace` or `lines`), absent in files of older runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     kind: Option<String>,
     candidates: usize,

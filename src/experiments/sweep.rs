@@ -10,8 +10,8 @@
 //!
 //! Each run `NAME` at budget `M` writes into `OUTPUT/NAME_mM`, beside `sweep_run.yaml`, the
 //! settings it was planned with. A sweep started again reuses a finished run (`result.json`)
-//! and resumes an interrupted one (`last.ot`) only when `sweep_run.yaml` matches the new plan;
-//! after a change of settings (in the files or through `--set`) the run starts over. A run that
+//! and resumes an interrupted one (`last.ot`) when `sweep_run.yaml` matches the new plan.
+//! After a change of settings, in the files or through `--set`, the run starts over. A run that
 //! fails is reported and the sweep goes on; the tables then list it as failed. An experiment
 //! whose `mask_from` lies in the output folder of another experiment of the sweep (the
 //! disjoint baseline) reads that experiment's mask at the same budget, and runs after it.

@@ -144,8 +144,8 @@ fn select_top_k(logits: &Tensor, noise: &Tensor, picks: i64, temperature: Option
     // Row k of the relaxation is softmax(z / T) over the candidates that the first k picks
     // left, z = logits + g. Summed over the M rows, candidate n gets e_n times the sum of 1 / D_k
     // over the rows that still offer it, with e = exp(z / T) and D_k the sum of e over what row
-    // k offers. Every row offers a candidate that was never picked; only rows 0..=r offer the
-    // pick of rank r. The sum of the rows thus needs (B, M) and (B, N) tensors, not the
+    // k offers. Every row offers a candidate that was never picked, and only rows 0..=r offer
+    // the pick of rank r. The sum of the rows thus needs (B, M) and (B, N) tensors, not the
     // (B, M, N) of forming each row. D_k is summed from positive terms (the unpicked mass plus
     // the picks of rank k and later), so it does not lose precision when the picks hold nearly
     // all the mass.
@@ -170,8 +170,8 @@ mod tests {
     #[test]
     fn gradient_matches_row_by_row_relaxation() {
         // Independent path: rebuild each soft row with an explicit loop over the picks.
-        // Scale 30 makes the picks hold nearly all the softmax mass, where a sum formed by
-        // subtraction would lose precision; picks == free leaves no unpicked candidate.
+        // At scale 30 the picks carry nearly all the softmax mass, where a sum formed by
+        // subtraction would lose precision. With picks == free no candidate stays unpicked.
         for (scale, picks) in [(1.0, 4i64), (30.0, 4), (1.0, 9)] {
             check_against_rows(scale, picks);
         }

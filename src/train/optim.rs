@@ -369,7 +369,7 @@ mod tests {
         assert!(adam.reduce_learning_rates(0.5, 4e-4));
         assert_eq!(adam.learning_rates()[0].1, 5e-4);
         assert_eq!(adam.learning_rates()[1].1, 5e-3);
-        // The network group reaches the floor and stays there; the logits go on.
+        // The network group reaches the floor and stays there, while the logits go on.
         assert!(adam.reduce_learning_rates(0.5, 4e-4));
         assert_eq!(adam.learning_rates()[0].1, 4e-4);
         assert_eq!(adam.learning_rates()[1].1, 2.5e-3);
