@@ -80,7 +80,8 @@ pub const TEST_STREAM: u64 = u64::MAX;
 
 /// Returns the libtorch seed of `stream` (an epoch, or [`TEST_STREAM`]) of a run seeded with
 /// `seed`. The draws of each epoch depend only on `(seed, epoch)`, and the salt keeps these
-/// streams apart from the data shuffles, which use [`SplitMix64::for_stream`]`(seed, epoch)` directly.
+/// streams apart from the data shuffles, which use [`SplitMix64::for_stream`]`(seed, epoch)`
+/// directly.
 pub fn stream_seed(seed: u64, stream: u64) -> i64 {
     const LIBTORCH_SALT: u64 = 0x6c69_6274_6f72_6368;
     (SplitMix64::for_stream(seed ^ LIBTORCH_SALT, stream).next_u64() >> 1) as i64
