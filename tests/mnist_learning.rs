@@ -390,3 +390,31 @@ fn saved_config_lists_sampler_defaults_and_runs_again() {
     let ExperimentResult::Mnist(repeated) = run_document(&saved, document, false).unwrap();
     assert_eq!(repeated.test_value, result.test_value);
 }
+
+#[test]
+fn resume_with_changed_settings_is_rejected() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/mnist/dps_topk_pixel.yaml");
+    let run = |epochs: usize, extra: &[&str]| {
+        let mut overrides = short_run(epochs, dir.path());
+        overrides.extend(extra.iter().map(|o| o.to_string()));
+        let document = read_document(&path, &overrides).unwrap();
+        run_document(&path, document, epochs > 1)
+    };
+    run(1, &[]).unwrap();
+    let saved = std::fs::read_to_string(dir.path().join("config.yaml")).unwrap();
+    let error = run(2, &["sampler.samples=16"]).unwrap_err().to_string();
+    assert!(
+        error.contains("`sampler.samples` (25 saved, 16 now)"),
+        "{error}"
+    );
+    assert!(error.contains("config.yaml"), "{error}");
+    // The refused resume leaves the saved settings alone, and a longer cap may resume.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("config.yaml")).unwrap(),
+        saved
+    );
+    let ExperimentResult::Mnist(result) = run(2, &["evaluation.passes=2"]).unwrap();
+    assert_eq!(result.epochs_run, 2);
+}

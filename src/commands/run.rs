@@ -17,8 +17,9 @@ use super::report;
 pub struct RunArgs {
     /// Pipeline file (YAML).
     pipeline: PathBuf,
-    /// Override a stage parameter: STAGE.KEY=VALUE, VALUE in YAML (repeatable).
-    #[arg(long = "set", value_name = "STAGE.KEY=VALUE")]
+    /// Override a setting, VALUE in YAML (repeatable): STAGE.KEY=VALUE for a pipeline,
+    /// KEY.PATH=VALUE (e.g. train.epochs=5) for an experiment.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
     /// Worker threads (default: one per core).
     #[arg(long, short)]

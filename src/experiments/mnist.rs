@@ -521,12 +521,26 @@ impl Task for MnistTask {
     }
 }
 
-/// Builds the sampler of an experiment: the configured method on a 28 x 28 pixel or k-space
-/// grid, and for `fixed` the baseline or the mask of an earlier run.
-fn build_sampler(
-    config: &MnistExperimentConfig,
-    device: Device,
-) -> Result<(SamplerConfig, Box<dyn Sampler>), ExperimentError> {
+/// Checks every setting of an experiment that can be checked without its data or the mask
+/// file of an earlier run, so that a sweep finds mistakes before its first run starts.
+///
+/// # Errors
+///
+/// The [`ExperimentError`] the run itself would stop with.
+pub fn check_settings(config: &MnistExperimentConfig) -> Result<(), ExperimentError> {
+    validate(config)?;
+    config.train.validate()?;
+    let sampler = sampler_config(config)?;
+    let domain = learned::Domain::from_config(&sampler.domain)
+        .map_err(|error| ExperimentError::config("sampler.domain", error.to_string()))?;
+    domain
+        .learned_budget(sampler.samples)
+        .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;
+    Ok(())
+}
+
+/// Returns the sampler configuration of an experiment, with the domain its `domain` implies.
+fn sampler_config(config: &MnistExperimentConfig) -> Result<SamplerConfig, ExperimentError> {
     let mut sampler_value = config.sampler.clone();
     let mapping = sampler_value
         .as_mapping_mut()
@@ -557,7 +571,16 @@ fn build_sampler(
     sampler_config
         .validate()
         .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;
+    Ok(sampler_config)
+}
 
+/// Builds the sampler of an experiment: the configured method on a 28 x 28 pixel or k-space
+/// grid, and for `fixed` the baseline or the mask of an earlier run.
+fn build_sampler(
+    config: &MnistExperimentConfig,
+    device: Device,
+) -> Result<(SamplerConfig, Box<dyn Sampler>), ExperimentError> {
+    let sampler_config = sampler_config(config)?;
     let fixed_mask = match (config.baseline, &config.mask_from) {
         (Some(_), Some(_)) => {
             return Err(ExperimentError::config(
@@ -615,7 +638,7 @@ fn build_sampler(
         (None, Some(path)) => {
             let expected = learned::Domain::from_config(&sampler_config.domain)
                 .map_err(|error| ExperimentError::config("sampler.domain", error.to_string()))?;
-            Some(read_mask_json(path, expected.kind().name())?)
+            Some(read_mask_json(path, &expected, sampler_config.samples)?)
         }
         (None, None) => None,
     };
@@ -627,10 +650,21 @@ fn build_sampler(
 
 /// Reads the `flags` of a `mask.json` written by an earlier run, whose candidates must be of
 /// `kind`.
-fn read_mask_json(path: &Path, kind: &str) -> Result<Vec<bool>, ExperimentError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::File {
-        path: path.to_path_buf(),
-        source,
+fn read_mask_json(
+    path: &Path,
+    domain: &learned::Domain,
+    samples: usize,
+) -> Result<Vec<bool>, ExperimentError> {
+    let kind = domain.kind().name();
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        ExperimentError::config(
+            "mask_from",
+            format!(
+                "cannot read {}: {error}; run the experiment that learns the mask first \
+                 (for the disjoint baseline, the matching dps_topk_reconstruction pipeline)",
+                path.display()
+            ),
+        )
     })?;
     let saved: SavedMask = serde_json::from_str(&text).map_err(|error| {
         ExperimentError::config("mask_from", format!("{}: {error}", path.display()))
@@ -645,8 +679,25 @@ fn read_mask_json(path: &Path, kind: &str) -> Result<Vec<bool>, ExperimentError>
             ),
         ));
     }
+    if saved.candidates != domain.candidates() {
+        return Err(ExperimentError::config(
+            "mask_from",
+            format!(
+                "{}: the mask has {} candidates, this run's domain has {}",
+                path.display(),
+                saved.candidates,
+                domain.candidates()
+            ),
+        ));
+    }
     let mut flags = vec![false; saved.candidates];
-    for index in saved.indices {
+    for &index in &saved.indices {
+        if index < saved.candidates && flags[index] {
+            return Err(ExperimentError::config(
+                "mask_from",
+                format!("{}: index {index} is listed twice", path.display()),
+            ));
+        }
         if index >= saved.candidates {
             return Err(ExperimentError::config(
                 "mask_from",
@@ -658,6 +709,22 @@ fn read_mask_json(path: &Path, kind: &str) -> Result<Vec<bool>, ExperimentError>
             ));
         }
         flags[index] = true;
+    }
+    // A mask of line runs lists the centre band too.
+    let expected = domain
+        .learned_budget(samples)
+        .map_err(|error| ExperimentError::config("sampler", error.to_string()))?
+        + domain.center_band().len();
+    if saved.indices.len() != expected {
+        return Err(ExperimentError::config(
+            "mask_from",
+            format!(
+                "{}: the mask acquires {} candidates, but sampler.samples = {samples} expects \
+                 {expected}; set sampler.samples to match the run that learned the mask",
+                path.display(),
+                saved.indices.len()
+            ),
+        ));
     }
     Ok(flags)
 }
@@ -683,7 +750,7 @@ struct SavedMask {
 ///
 /// Any [`ExperimentError`].
 pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, ExperimentError> {
-    let (mut task, sampler_config) = build_task(config)?;
+    let (mut task, sampler_config) = build_task(config, resume)?;
     let mut trainer = Trainer::new(config.train.clone(), &config.output)?;
     if let Some(observer) = super::observer() {
         trainer = trainer.with_observer(observer);
@@ -712,13 +779,21 @@ pub fn evaluate_checkpoint(
     config: &MnistExperimentConfig,
     checkpoint: &Path,
 ) -> Result<MnistResult, ExperimentError> {
+    if !checkpoint.is_file() {
+        return Err(ExperimentError::Train(
+            crate::train::TrainError::Checkpoint {
+                path: checkpoint.to_path_buf(),
+                message: "not found; train the experiment first, or pass --checkpoint PATH".into(),
+            },
+        ));
+    }
     let stem = checkpoint
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_else(|| "checkpoint".into());
     let mut evaluation = config.clone();
     evaluation.output = config.output.join(format!("eval-{stem}"));
-    let (task, sampler_config) = build_task(&evaluation)?;
+    let (task, sampler_config) = build_task(&evaluation, false)?;
     let named = crate::train::Checkpoint::restore_variables(checkpoint, &task)?;
     let records = crate::train::RunLog::open_existing(&config.output).read()?;
     // The checkpoint stores the best epoch its run had reached when it was written.
@@ -749,10 +824,150 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
     sum / count.max(1) as f64
 }
 
+/// Checks the settings that are not the sampler's or the training loop's own.
+fn validate(config: &MnistExperimentConfig) -> Result<(), ExperimentError> {
+    let dropout = config.model.dropout;
+    if !(0.0..1.0).contains(&dropout) {
+        return Err(ExperimentError::config(
+            "model.dropout",
+            format!("must lie in [0, 1), found {dropout}"),
+        ));
+    }
+    if config.evaluation.passes == 0 {
+        return Err(ExperimentError::config(
+            "evaluation.passes",
+            "must be at least 1",
+        ));
+    }
+    if config.domain != InputDomain::FourierLines && config.lines != LineSettings::default() {
+        return Err(ExperimentError::config(
+            "lines",
+            "applies to `domain: fourier_lines` only; remove it or change the domain",
+        ));
+    }
+    let fixed = config
+        .sampler
+        .get("method")
+        .and_then(serde_yaml::Value::as_str)
+        == Some("fixed");
+    for (key, given) in [
+        ("baseline", config.baseline.is_some()),
+        ("mask_from", config.mask_from.is_some()),
+    ] {
+        if given && !fixed {
+            return Err(ExperimentError::config(
+                key,
+                "selects a fixed mask, so it needs `sampler.method: fixed`; set that or remove \
+                 the key",
+            ));
+        }
+    }
+    if fixed && config.baseline.is_none() && config.mask_from.is_none() {
+        let indices = config.sampler.get("fixed_indices").is_some();
+        if !indices {
+            return Err(ExperimentError::config(
+                "sampler.method",
+                "`fixed` needs `baseline`, `mask_from` or `sampler.fixed_indices`",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Rejects `--resume` when the settings differ from those the run folder was started with,
+/// other than the epoch cap, the description and the evaluation, which may change.
+fn check_resumable(
+    config: &MnistExperimentConfig,
+    merged: &MnistExperimentConfig,
+) -> Result<(), ExperimentError> {
+    let path = config.output.join("config.yaml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let comparable = |value: serde_yaml::Value| {
+        let mut value = value;
+        if let Some(mapping) = value.as_mapping_mut() {
+            for key in ["description", "evaluation", "output"] {
+                mapping.remove(key);
+            }
+            if let Some(train) = mapping
+                .get_mut("train")
+                .and_then(serde_yaml::Value::as_mapping_mut)
+            {
+                train.remove("epochs");
+            }
+        }
+        value
+    };
+    let Ok(saved) = serde_yaml::from_str::<serde_yaml::Value>(&text) else {
+        return Ok(());
+    };
+    let saved = comparable(saved);
+    let current = comparable(serde_yaml::to_value(merged).expect("configs serialise"));
+    let mut differences = Vec::new();
+    list_differences("", &saved, &current, &mut differences);
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(ExperimentError::config(
+        "--resume",
+        format!(
+            "the settings differ from {} at {}; resume with the saved settings, or start a \
+             new run without --resume (only train.epochs and evaluation may change)",
+            path.display(),
+            differences.join(", ")
+        ),
+    ))
+}
+
+/// Collects the dotted paths at which two YAML values differ.
+fn list_differences(
+    prefix: &str,
+    saved: &serde_yaml::Value,
+    current: &serde_yaml::Value,
+    out: &mut Vec<String>,
+) {
+    match (saved.as_mapping(), current.as_mapping()) {
+        (Some(a), Some(b)) => {
+            let null = serde_yaml::Value::Null;
+            let only_current = b.keys().filter(|key| !a.contains_key(*key));
+            for key in a.keys().chain(only_current) {
+                let name = key
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{key:?}"));
+                let path = if prefix.is_empty() {
+                    name
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                let (x, y) = (a.get(key).unwrap_or(&null), b.get(key).unwrap_or(&null));
+                list_differences(&path, x, y, out);
+            }
+        }
+        _ if saved != current => {
+            let show = |value: &serde_yaml::Value| {
+                serde_yaml::to_string(value)
+                    .unwrap_or_default()
+                    .trim()
+                    .replace('\n', " ")
+            };
+            out.push(format!(
+                "`{prefix}` ({} saved, {} now)",
+                show(saved),
+                show(current)
+            ));
+        }
+        _ => {}
+    }
+}
+
 /// Loads the data and builds the sampler and the network of an experiment.
 fn build_task(
     config: &MnistExperimentConfig,
+    resume: bool,
 ) -> Result<(MnistTask, SamplerConfig), ExperimentError> {
+    validate(config)?;
     config.train.validate()?;
     let device = parse_device(&config.train.device)?;
     tch::manual_seed(config.train.seed as i64);
@@ -781,6 +996,9 @@ fn build_task(
     // Saved with every sampler default and the domain spelled out.
     let mut merged = config.clone();
     merged.sampler = serde_yaml::to_value(&sampler_config).expect("sampler configs serialise");
+    if resume {
+        check_resumable(config, &merged)?;
+    }
     super::write_config(&config.output, &merged)?;
     let network_store = nn::VarStore::new(device);
     let features = if config.domain.is_fourier() {
@@ -945,6 +1163,76 @@ fn write_artefacts(folder: &Path, sampler: &dyn Sampler) -> Result<(), Experimen
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The repository's `pipeline` with `overrides` applied.
+    fn settings(pipeline: &str, overrides: &[&str]) -> MnistExperimentConfig {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("pipelines/mnist")
+            .join(pipeline);
+        let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+        let document = super::super::read_document(&path, &overrides).unwrap();
+        serde_yaml::from_value(document).unwrap()
+    }
+
+    #[test]
+    fn invalid_settings_are_rejected_before_training() {
+        let cases: [(&str, &[&str], &str); 8] = [
+            (
+                "dps_topk_pixel.yaml",
+                &["model.dropout=1.5"],
+                "model.dropout: must lie in [0, 1)",
+            ),
+            (
+                "dps_topk_pixel.yaml",
+                &["evaluation.passes=0"],
+                "evaluation.passes",
+            ),
+            (
+                "dps_topk_pixel.yaml",
+                &["lines.center_lines=2"],
+                "lines: applies to",
+            ),
+            (
+                "dps_topk_pixel.yaml",
+                &["baseline=uniform"],
+                "needs `sampler.method: fixed`",
+            ),
+            (
+                "dps_topk_pixel.yaml",
+                &["mask_from=m.json"],
+                "needs `sampler.method: fixed`",
+            ),
+            (
+                "uniform_pixel.yaml",
+                &["baseline=null"],
+                "`fixed` needs `baseline`",
+            ),
+            (
+                "dps_topk_pixel.yaml",
+                &["sampler.samples=785"],
+                "between 1 and the 784 candidates",
+            ),
+            (
+                "dps_topk_lines.yaml",
+                &["sampler.samples=27"],
+                "outside the 2-column centre band",
+            ),
+        ];
+        for (pipeline, overrides, expected) in cases {
+            let error = check_settings(&settings(pipeline, overrides))
+                .err()
+                .unwrap_or_else(|| panic!("{pipeline} {overrides:?} was accepted"))
+                .to_string();
+            assert!(error.contains(expected), "{overrides:?}: {error}");
+        }
+        for pipeline in [
+            "dps_topk_pixel.yaml",
+            "uniform_lines.yaml",
+            "disjoint_fourier.yaml",
+        ] {
+            check_settings(&settings(pipeline, &[])).unwrap();
+        }
+    }
 
     #[test]
     fn disk_names_the_low_pass_baseline() {

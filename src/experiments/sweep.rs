@@ -49,6 +49,9 @@ pub struct SweepConfig {
 
 struct PlannedRun {
     name: String,
+    /// The settings as `sweep_run.yaml` records them: the run's document, and for a run that
+    /// reads another run's mask, that run's document too, so that a new mask means a new run.
+    plan: String,
     /// Experiment file the run comes from, named in its errors.
     source: PathBuf,
     samples: usize,
@@ -102,7 +105,38 @@ pub fn run_sweep(path: &Path, extra: &[String]) -> Result<SweepReport, Experimen
     }
     let base = path.parent().unwrap_or(Path::new("."));
     let overrides: Vec<String> = config.overrides.iter().chain(extra).cloned().collect();
-    let plan = plan_runs(&config, base, &overrides)?;
+    if let Some(output) = overrides.iter().find(|o| o.starts_with("output=")) {
+        return Err(ExperimentError::Read {
+            path: path.to_path_buf(),
+            message: format!(
+                "`{output}`: each run of a sweep writes into a folder of the sweep's own \
+                 `output`; change that in the sweep file instead"
+            ),
+        });
+    }
+    let mut budgets = config.samples.clone();
+    budgets.sort_unstable();
+    if let Some(pair) = budgets.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(ExperimentError::Read {
+            path: path.to_path_buf(),
+            message: format!("`samples` lists {} twice; list each budget once", pair[0]),
+        });
+    }
+    let plan = plan_runs(&config, base, &overrides).map_err(|error| error.in_file(path))?;
+    // Settings are checked for every run before the first one starts.
+    for run in &plan {
+        let settings: super::mnist::MnistExperimentConfig =
+            serde_path_to_error::deserialize(run.document.clone()).map_err(|error| {
+                ExperimentError::Read {
+                    path: run.source.clone(),
+                    message: format!("`{}`: {}", error.path(), error.inner()),
+                }
+            })?;
+        super::mnist::check_settings(&settings).map_err(|error| ExperimentError::Read {
+            path: path.to_path_buf(),
+            message: format!("{} at M = {}: {error}", run.source.display(), run.samples),
+        })?;
+    }
 
     let mut report = SweepReport {
         results: Vec::new(),
@@ -127,9 +161,9 @@ pub fn run_sweep(path: &Path, extra: &[String]) -> Result<SweepReport, Experimen
 
 /// Runs one planned run, or reuses or resumes what an earlier sweep with the same settings left.
 fn perform(run: &PlannedRun) -> Result<MnistResult, ExperimentError> {
-    let planned = serde_yaml::to_string(&run.document).expect("YAML values serialise");
+    let planned = &run.plan;
     let record = run.output.join("sweep_run.yaml");
-    let same_plan = std::fs::read_to_string(&record).is_ok_and(|text| text == planned);
+    let same_plan = std::fs::read_to_string(&record).is_ok_and(|text| text == *planned);
     if same_plan {
         let finished = std::fs::read_to_string(run.output.join("result.json"))
             .ok()
@@ -184,6 +218,15 @@ fn plan_runs(
             .and_then(Value::as_str)
             .map(PathBuf::from)
             .unwrap_or_default();
+        if documents.iter().any(|(other, _, _, _)| *other == name) {
+            return Err(ExperimentError::config(
+                "experiments",
+                format!(
+                    "two experiments are named `{name}`, so their runs would share folders; \
+                     list each once or rename one"
+                ),
+            ));
+        }
         documents.push((name, output, document, file));
     }
 
@@ -207,12 +250,13 @@ fn plan_runs(
                 Value::from(output.display().to_string()),
             )?;
             let mut depends = false;
+            let mut plan_text = serde_yaml::to_string(&document).expect("YAML values serialise");
             if let Some(mask_from) = document.get("mask_from").and_then(Value::as_str) {
                 let mask_from = PathBuf::from(mask_from);
                 let source = documents
                     .iter()
                     .find(|(_, original, _, _)| mask_from.parent() == Some(original.as_path()));
-                if let Some((source_name, _, _, _)) = source {
+                if let Some((source_name, _, source_document, _)) = source {
                     let redirected = config
                         .output
                         .join(format!("{source_name}_m{samples}"))
@@ -223,9 +267,19 @@ fn plan_runs(
                         Value::from(redirected.display().to_string()),
                     )?;
                     depends = true;
+                    let mut source_document = source_document.clone();
+                    set(
+                        &mut source_document,
+                        "sampler.samples",
+                        Value::from(samples as u64),
+                    )?;
+                    plan_text = serde_yaml::to_string(&document).expect("YAML values serialise")
+                        + "# the run that learns the mask\n"
+                        + &serde_yaml::to_string(&source_document).expect("YAML values serialise");
                 }
             }
             plan.push(PlannedRun {
+                plan: plan_text,
                 name: name.clone(),
                 source: file.clone(),
                 samples,
@@ -252,16 +306,16 @@ fn write_tables(config: &SweepConfig, report: &SweepReport) -> Result<(), Experi
     for r in results {
         let _ = writeln!(
             csv,
-            "{},{},{:?},{},{:.3},{},{},{},{:?},{},{},{}",
+            "{},{},{},{},{:.3},{},{},{},{},{},{},{}",
             r.name,
             r.method,
-            r.domain,
+            yaml_name(&r.domain),
             r.samples,
             100.0 * r.sampling_ratio,
             r.metric,
             r.test_value,
             r.test_std,
-            r.evaluation,
+            yaml_name(&r.evaluation),
             r.passes,
             r.epochs_run,
             r.best_epoch
@@ -280,7 +334,11 @@ fn write_tables(config: &SweepConfig, report: &SweepReport) -> Result<(), Experi
             methods.push(&r.method);
         }
     }
-    let mut markdown = format!("# {}\n\nTest accuracy (%), mean ± standard deviation over the evaluation passes.\n\n| method |", config.sweep);
+    let mut markdown = format!(
+        "# {}\n\nTest accuracy (%), mean ± standard deviation over the evaluation passes \
+         (stochastic masks), or one pass (deterministic masks).\n\n| method | evaluation |",
+        config.sweep
+    );
     for samples in &ratios {
         let _ = write!(
             markdown,
@@ -288,12 +346,19 @@ fn write_tables(config: &SweepConfig, report: &SweepReport) -> Result<(), Experi
             100.0 * *samples as f64 / 784.0
         );
     }
-    markdown.push_str("\n|---|");
+    markdown.push_str("\n|---|---|");
     markdown.push_str(&"---|".repeat(ratios.len()));
     markdown.push('\n');
     let mut series = Vec::new();
     for method in &methods {
-        let _ = write!(markdown, "| {method} |");
+        let evaluation: Vec<String> = classification
+            .iter()
+            .filter(|r| r.method == *method)
+            .map(|r| yaml_name(&r.evaluation))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let _ = write!(markdown, "| {method} | {} |", evaluation.join(", "));
         let mut points = Vec::new();
         for samples in &ratios {
             match classification
@@ -318,13 +383,7 @@ fn write_tables(config: &SweepConfig, report: &SweepReport) -> Result<(), Experi
             points,
         });
     }
-    let evaluation: Vec<String> = classification
-        .iter()
-        .map(|r| format!("{:?}", r.evaluation).to_lowercase())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let _ = writeln!(markdown, "\nEvaluation: {}.", evaluation.join(", "));
+
     if !report.failed.is_empty() {
         markdown.push_str("\nFailed runs (shown as -):\n\n");
         for failed in &report.failed {
@@ -351,4 +410,79 @@ fn write_tables(config: &SweepConfig, report: &SweepReport) -> Result<(), Experi
             .map_err(|error| ExperimentError::config("plot", error.to_string()))?;
     }
     Ok(())
+}
+
+/// Returns the name a value has in YAML and JSON (`pixel`, `stochastic`).
+fn yaml_name<T: Serialize>(value: &T) -> String {
+    serde_yaml::to_value(value)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweep(experiments: &[&str], samples: Vec<usize>) -> SweepConfig {
+        SweepConfig {
+            sweep: "test".into(),
+            description: None,
+            experiments: experiments.iter().map(PathBuf::from).collect(),
+            samples,
+            overrides: Vec::new(),
+            output: PathBuf::from("runs/test_sweep"),
+        }
+    }
+
+    #[test]
+    fn disjoint_plan_carries_source_settings() {
+        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/mnist");
+        let config = sweep(
+            &["disjoint_pixel.yaml", "dps_topk_reconstruction_pixel.yaml"],
+            vec![8, 16],
+        );
+        let plan = plan_runs(&config, &base, &[]).unwrap();
+        let names: Vec<(&str, usize)> = plan.iter().map(|r| (r.name.as_str(), r.samples)).collect();
+        // Runs that read another run's mask go last.
+        assert_eq!(
+            names,
+            [
+                ("dps_topk_reconstruction_pixel", 8),
+                ("dps_topk_reconstruction_pixel", 16),
+                ("disjoint_pixel", 8),
+                ("disjoint_pixel", 16)
+            ]
+        );
+        let disjoint = &plan[2];
+        assert!(disjoint.depends);
+        assert_eq!(
+            disjoint.document["mask_from"].as_str(),
+            Some("runs/test_sweep/dps_topk_reconstruction_pixel_m8/mask.json")
+        );
+        // The source's settings are part of the disjoint run's record, so a change there
+        // retrains the disjoint run as well.
+        let (own, source) = disjoint
+            .plan
+            .split_once("# the run that learns the mask\n")
+            .unwrap();
+        assert!(own.contains("name: disjoint_pixel"), "{own}");
+        assert!(
+            source.contains("experiment: mnist_reconstruction"),
+            "{source}"
+        );
+        assert!(source.contains("samples: 8"), "{source}");
+        assert!(!plan[0].plan.contains("# the run that learns the mask"));
+    }
+
+    #[test]
+    fn repeated_names_are_rejected() {
+        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/mnist");
+        let config = sweep(&["uniform_pixel.yaml", "uniform_pixel.yaml"], vec![8]);
+        let error = plan_runs(&config, &base, &[]).err().unwrap().to_string();
+        assert!(
+            error.contains("two experiments are named `uniform_pixel`"),
+            "{error}"
+        );
+    }
 }

@@ -237,9 +237,14 @@ impl Domain {
             return Err(SamplerError::invalid(
                 "samples",
                 samples,
-                format!(
-                    "learned picks between 1 and the {free} candidates outside the centre band"
-                ),
+                if center == 0 {
+                    format!("learned picks between 1 and the {free} candidates")
+                } else {
+                    format!(
+                        "learned picks between 1 and the {free} candidates outside the \
+                         {center}-column centre band"
+                    )
+                },
             ));
         }
         Ok(learned)

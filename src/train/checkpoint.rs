@@ -110,7 +110,14 @@ impl Checkpoint {
             path: path.to_path_buf(),
             message,
         };
-        let named = Tensor::load_multi(path).map_err(|error| failed(error.to_string()))?;
+        // libtorch's message goes on with a C++ stack trace, of no use to the reader.
+        let named = Tensor::load_multi(path).map_err(|error| {
+            let text = error.to_string();
+            let first = text.lines().next().unwrap_or_default().to_string();
+            failed(format!(
+                "{first}; is it a complete checkpoint written by dps?"
+            ))
+        })?;
         let find = |name: &str| {
             named
                 .iter()
