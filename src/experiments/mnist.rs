@@ -1015,6 +1015,13 @@ fn build_task(
             config.model.dropout,
         ))
     };
+    if config.train.freeze_sampler && !sampler.trainable_variables().is_empty() {
+        tracing::warn!(
+            method = sampler_config.method.name(),
+            "train.freeze_sampler keeps the sampler's initial random logits; to train on a \
+             learned mask, use `method: fixed` with `mask_from`"
+        );
+    }
     let freeze_sampler = config.train.freeze_sampler || sampler.trainable_variables().is_empty();
     let task = MnistTask {
         data,
