@@ -127,6 +127,7 @@ def dps_epoch(binary, data_dir, threads, subset):
                 binary, "-q", "run", "pipelines/mnist/dps_topk_pixel.yaml",
                 "--set", f"data.dir={data_dir}",
                 "--set", "train.epochs=1",
+                "--set", "train.batch_size=256",
                 "--set", f"data.train_subset={subset}",
                 "--set", "evaluation.passes=1",
                 "--set", f"output={output}",
