@@ -741,3 +741,24 @@ fn resume_of_a_reconstruction_pipeline_is_refused() {
         run.stderr
     );
 }
+
+#[test]
+fn sweep_and_experiment_files_name_their_command() {
+    let run = dps(&["run", "pipelines/mnist/sweep_pixel.yaml"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("run it with `dps sweep`"),
+        "{}",
+        run.stderr
+    );
+    #[cfg(feature = "torch")]
+    {
+        let run = dps(&["sweep", "pipelines/mnist/uniform_pixel.yaml"]);
+        assert_eq!(run.code, Some(1), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("run it with `dps run`"),
+            "{}",
+            run.stderr
+        );
+    }
+}

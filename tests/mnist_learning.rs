@@ -418,3 +418,40 @@ fn resume_with_changed_settings_is_rejected() {
     let ExperimentResult::Mnist(result) = run(2, &["evaluation.passes=2"]).unwrap();
     assert_eq!(result.epochs_run, 2);
 }
+
+#[test]
+fn new_run_replaces_earlier_run_files() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    short("dps_topk_pixel.yaml", dir.path(), &[]).unwrap();
+    let result = std::fs::read(dir.path().join("result.json")).unwrap();
+    // A setting rejected before training leaves the earlier run as it was.
+    let error = short(
+        "dps_topk_pixel.yaml",
+        dir.path(),
+        &["model.dropout=1.5".into()],
+    )
+    .unwrap_err();
+    assert!(error.contains("model.dropout"), "{error}");
+    assert_eq!(
+        std::fs::read(dir.path().join("result.json")).unwrap(),
+        result
+    );
+    // A run that fails once it has started leaves none of the earlier run's results.
+    let error = short(
+        "disjoint_pixel.yaml",
+        dir.path(),
+        &[format!(
+            "mask_from={}",
+            dir.path().join("missing/mask.json").display()
+        )],
+    )
+    .unwrap_err();
+    assert!(error.contains("cannot read"), "{error}");
+    for stale in ["result.json", "best.ot", "last.ot", "mask.json"] {
+        assert!(
+            !dir.path().join(stale).exists(),
+            "{stale} of the earlier run is still there"
+        );
+    }
+}

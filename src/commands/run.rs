@@ -92,6 +92,11 @@ pub struct StagesArgs {
 pub fn run(args: RunArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
     let progress = SliceProgress::new(!args.json && std::io::stderr().is_terminal());
     progress.install_logging(verbosity);
+    anyhow::ensure!(
+        !has_top_level_key(&args.pipeline, "sweep"),
+        "{} is a sweep file (it has a top-level `sweep` key); run it with `dps sweep`",
+        args.pipeline.display()
+    );
     if is_experiment_file(&args.pipeline) {
         #[cfg(feature = "torch")]
         progress.install_epoch_progress();
@@ -196,8 +201,19 @@ fn prepare_output_folder(output: &Path, input: &Path) -> anyhow::Result<()> {
 }
 
 fn is_experiment_file(path: &std::path::Path) -> bool {
+    has_top_level_key(path, "experiment")
+}
+
+/// Returns whether the YAML file at `path` has a line `KEY:` at column 0 (false when it cannot
+/// be read, which the caller then reports).
+fn has_top_level_key(path: &std::path::Path, key: &str) -> bool {
     std::fs::read_to_string(path)
-        .map(|text| text.lines().any(|line| line.starts_with("experiment:")))
+        .map(|text| {
+            text.lines().any(|line| {
+                line.strip_prefix(key)
+                    .is_some_and(|rest| rest.starts_with(':'))
+            })
+        })
         .unwrap_or(false)
 }
 
@@ -257,6 +273,12 @@ pub fn eval_checkpoint(args: EvalCheckpointArgs, _verbosity: &str) -> anyhow::Re
 pub fn sweep(args: SweepArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
     let progress = SliceProgress::new(std::io::stderr().is_terminal());
     progress.install_logging(verbosity);
+    anyhow::ensure!(
+        !is_experiment_file(&args.sweep),
+        "{} is a single experiment (it has a top-level `experiment` key); run it with `dps run`, \
+         or list it under `experiments` of a sweep file",
+        args.sweep.display()
+    );
     progress.install_epoch_progress();
     let results = dps::experiments::sweep::run_sweep(&args.sweep, &args.overrides);
     progress.finish();

@@ -750,6 +750,11 @@ struct SavedMask {
 ///
 /// Any [`ExperimentError`].
 pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, ExperimentError> {
+    // A mistyped setting must not cost the folder's earlier run.
+    check_settings(config)?;
+    if !resume {
+        clear_earlier_run(&config.output);
+    }
     let (mut task, sampler_config) = build_task(config, resume)?;
     let mut trainer = Trainer::new(config.train.clone(), &config.output)?;
     if let Some(observer) = super::observer() {
@@ -809,6 +814,34 @@ pub fn evaluate_checkpoint(
         examples_per_second: mean(records.iter().map(|r| r.examples_per_second)),
     };
     test(&evaluation, &task, &sampler_config, progress)
+}
+
+/// Files a run writes into its folder, removed before a new run starts there so that a run
+/// that fails early leaves none of an earlier run's results beside its own.
+const RUN_FILES: [&str; 11] = [
+    "best.ot",
+    "last.ot",
+    "metrics.jsonl",
+    "metrics.csv",
+    "config.yaml",
+    "result.json",
+    "mask.json",
+    "mask.png",
+    "incidence.png",
+    "logits.npy",
+    "line_probabilities.csv",
+];
+
+fn clear_earlier_run(folder: &Path) {
+    if folder.join("last.ot").is_file() || folder.join("result.json").is_file() {
+        tracing::warn!(
+            folder = %folder.display(),
+            "the folder contains an earlier run, whose files are replaced; use --resume to continue it"
+        );
+    }
+    for name in RUN_FILES {
+        let _ = std::fs::remove_file(folder.join(name));
+    }
 }
 
 /// Training facts reported beside the test result.
