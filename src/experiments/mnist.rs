@@ -566,8 +566,14 @@ fn sampler_config(config: &MnistExperimentConfig) -> Result<SamplerConfig, Exper
             ));
         }
     }
-    let sampler_config: SamplerConfig = serde_yaml::from_value(sampler_value)
-        .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;
+    let sampler_config: SamplerConfig =
+        serde_path_to_error::deserialize(sampler_value).map_err(|error| {
+            let key = match error.path().to_string().as_str() {
+                "." => "sampler".to_string(),
+                path => format!("sampler.{path}"),
+            };
+            ExperimentError::config(&key, super::plain_types(&error.inner().to_string()))
+        })?;
     sampler_config
         .validate()
         .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;

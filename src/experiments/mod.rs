@@ -183,7 +183,11 @@ pub fn run_document(
             let config: mnist::MnistExperimentConfig = serde_path_to_error::deserialize(document)
                 .map_err(|error| ExperimentError::Read {
                 path: path.to_path_buf(),
-                message: format!("`{}`: {}", error.path(), error.inner()),
+                message: format!(
+                    "`{}`: {}",
+                    error.path(),
+                    plain_types(&error.inner().to_string())
+                ),
             })?;
             let result = mnist::run(&config, resume).map_err(|error| error.in_file(path))?;
             Ok(ExperimentResult::Mnist(result))
@@ -220,8 +224,21 @@ fn parse_mnist(
 ) -> Result<mnist::MnistExperimentConfig, ExperimentError> {
     serde_path_to_error::deserialize(document).map_err(|error| ExperimentError::Read {
         path: path.to_path_buf(),
-        message: format!("`{}`: {}", error.path(), error.inner()),
+        message: format!(
+            "`{}`: {}",
+            error.path(),
+            plain_types(&error.inner().to_string())
+        ),
     })
+}
+
+/// Replaces Rust type names in a serde message by what they mean in YAML.
+pub(crate) fn plain_types(message: &str) -> String {
+    message
+        .replace("expected usize", "expected a whole number, 0 or more")
+        .replace("expected u64", "expected a whole number, 0 or more")
+        .replace("expected u32", "expected a whole number, 0 or more")
+        .replace("expected f64", "expected a number")
 }
 
 /// Saves the merged configuration beside the results.
