@@ -1221,6 +1221,24 @@ mod tests {
     }
 
     #[test]
+    fn shipped_experiments_pass_their_checks() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/mnist");
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.ends_with(".yaml") && !name.starts_with("sweep") {
+                names.push(name);
+            }
+        }
+        assert!(names.len() >= 17, "experiment files found: {names:?}");
+        for name in names {
+            let config = settings(&name, &[]);
+            let checked = check_settings(&config);
+            assert!(checked.is_ok(), "{name}: {:?}", checked.err());
+        }
+    }
+
+    #[test]
     fn invalid_settings_are_rejected_before_training() {
         let cases: [(&str, &[&str], &str); 8] = [
             (

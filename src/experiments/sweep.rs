@@ -88,6 +88,33 @@ pub struct SweepReport {
 /// [`ExperimentError`] for an unreadable or invalid sweep or experiment file, before any run
 /// starts. A run that fails is reported in [`SweepReport::failed`] and the sweep goes on.
 pub fn run_sweep(path: &Path, extra: &[String]) -> Result<SweepReport, ExperimentError> {
+    let (config, plan) = check_sweep(path, extra)?;
+    let mut report = SweepReport {
+        results: Vec::new(),
+        failed: Vec::new(),
+    };
+    for run in plan {
+        match perform(&run) {
+            Ok(result) => report.results.push(result),
+            Err(error) => {
+                tracing::error!(run = %run.name, samples = run.samples, %error, "sweep run failed");
+                report.failed.push(FailedRun {
+                    name: run.name,
+                    samples: run.samples,
+                    error: error.to_string(),
+                });
+            }
+        }
+    }
+    write_tables(&config, &report)?;
+    Ok(report)
+}
+
+/// Reads a sweep file and checks the settings of every run it plans, without training.
+fn check_sweep(
+    path: &Path,
+    extra: &[String],
+) -> Result<(SweepConfig, Vec<PlannedRun>), ExperimentError> {
     let text = std::fs::read_to_string(path).map_err(|error| ExperimentError::Read {
         path: path.to_path_buf(),
         message: error.to_string(),
@@ -137,26 +164,7 @@ pub fn run_sweep(path: &Path, extra: &[String]) -> Result<SweepReport, Experimen
             message: format!("{} at M = {}: {error}", run.source.display(), run.samples),
         })?;
     }
-
-    let mut report = SweepReport {
-        results: Vec::new(),
-        failed: Vec::new(),
-    };
-    for run in plan {
-        match perform(&run) {
-            Ok(result) => report.results.push(result),
-            Err(error) => {
-                tracing::error!(run = %run.name, samples = run.samples, %error, "sweep run failed");
-                report.failed.push(FailedRun {
-                    name: run.name,
-                    samples: run.samples,
-                    error: error.to_string(),
-                });
-            }
-        }
-    }
-    write_tables(&config, &report)?;
-    Ok(report)
+    Ok((config, plan))
 }
 
 /// Runs one planned run, or reuses or resumes what an earlier sweep with the same settings left.
@@ -473,6 +481,35 @@ mod tests {
         );
         assert!(source.contains("samples: 8"), "{source}");
         assert!(!plan[0].plan.contains("# the run that learns the mask"));
+    }
+
+    #[test]
+    fn shipped_sweeps_pass_their_checks() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/mnist");
+        let mut sweeps = Vec::new();
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("sweep")
+            {
+                sweeps.push(path);
+            }
+        }
+        assert!(sweeps.len() >= 3, "sweep files found: {sweeps:?}");
+        for path in sweeps {
+            let checked = check_sweep(&path, &[]);
+            assert!(checked.is_ok(), "{}: {:?}", path.display(), checked.err());
+            let (config, plan) = checked.unwrap();
+            assert_eq!(
+                plan.len(),
+                config.experiments.len() * config.samples.len(),
+                "{}",
+                path.display()
+            );
+        }
     }
 
     #[test]
