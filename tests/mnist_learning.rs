@@ -420,38 +420,69 @@ fn resume_with_changed_settings_is_rejected() {
 }
 
 #[test]
-fn new_run_replaces_earlier_run_files() {
+fn failed_start_keeps_earlier_run() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     short("dps_topk_pixel.yaml", dir.path(), &[]).unwrap();
     let result = std::fs::read(dir.path().join("result.json")).unwrap();
-    // A setting rejected before training leaves the earlier run as it was.
-    let error = short(
-        "dps_topk_pixel.yaml",
-        dir.path(),
-        &["model.dropout=1.5".into()],
-    )
-    .unwrap_err();
-    assert!(error.contains("model.dropout"), "{error}");
-    assert_eq!(
-        std::fs::read(dir.path().join("result.json")).unwrap(),
-        result
+    let missing_data = format!("data.dir={}", dir.path().join("no_mnist").display());
+    let missing_mask = format!(
+        "mask_from={}",
+        dir.path().join("missing/mask.json").display()
     );
-    // A run that fails once it has started leaves none of the earlier run's results.
-    let error = short(
-        "disjoint_pixel.yaml",
-        dir.path(),
-        &[format!(
-            "mask_from={}",
-            dir.path().join("missing/mask.json").display()
-        )],
-    )
-    .unwrap_err();
-    assert!(error.contains("cannot read"), "{error}");
-    for stale in ["result.json", "best.ot", "last.ot", "mask.json"] {
-        assert!(
-            !dir.path().join(stale).exists(),
-            "{stale} of the earlier run is still there"
+    // Each run fails at a different point: its settings, its data, its mask file.
+    let cases: [(&str, &str, &str); 3] = [
+        ("dps_topk_pixel.yaml", "model.dropout=1.5", "model.dropout"),
+        ("dps_topk_pixel.yaml", &missing_data, "not found"),
+        ("disjoint_pixel.yaml", &missing_mask, "cannot read"),
+    ];
+    for (pipeline, setting, expected) in cases {
+        let error = short(pipeline, dir.path(), &[setting.into()]).unwrap_err();
+        assert!(error.contains(expected), "{setting}: {error}");
+        assert_eq!(
+            std::fs::read(dir.path().join("result.json")).unwrap(),
+            result,
+            "{setting} changed the earlier run's result.json"
         );
+        for kept in ["best.ot", "last.ot", "mask.json", "config.yaml"] {
+            assert!(dir.path().join(kept).is_file(), "{setting} removed {kept}");
+        }
     }
+}
+
+#[test]
+fn checkpoint_of_other_method_is_rejected() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let (topk, loupe) = (dir.path().join("topk"), dir.path().join("loupe"));
+    short("dps_topk_pixel.yaml", &topk, &[]).unwrap();
+    short("loupe_pixel.yaml", &loupe, &[]).unwrap();
+    // Both samplers hold one logit per pixel, so only the signature tells them apart.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/mnist/dps_topk_pixel.yaml");
+    let document = read_document(&path, &short_run(1, &topk)).unwrap();
+    let error = evaluate_document(&path, document.clone(), &loupe.join("best.ot"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("loupe sampler"), "{error}");
+    assert!(error.contains("dps_topk sampler"), "{error}");
+    assert!(evaluate_document(&path, document, &topk.join("best.ot")).is_ok());
+}
+
+#[test]
+fn disjoint_checkpoint_needs_its_mask() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("uniform");
+    short("uniform_pixel.yaml", &run, &[]).unwrap();
+    // The same classifier scored on a random mask of the same size must be refused.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/mnist/uniform_pixel.yaml");
+    let mut overrides = short_run(1, &run);
+    overrides.push("baseline=random".into());
+    let document = read_document(&path, &overrides).unwrap();
+    let error = evaluate_document(&path, document, &run.join("best.ot"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("fixed mask of 25 samples"), "{error}");
 }

@@ -455,6 +455,38 @@ impl Task for MnistTask {
         groups
     }
 
+    fn model_signature(&self) -> String {
+        let network = match self.network {
+            Network::Classifier(_) => "classifier",
+            Network::Decoder(_) => "decoder",
+        };
+        let mut signature = format!(
+            "{network}, {} sampler, {} domain",
+            self.sampler.method().name(),
+            self.sampler.domain().kind().name()
+        );
+        if self.sampler.var_store().is_none() {
+            // A fixed mask has no variables to compare, so its candidates go into the
+            // signature: a classifier trained on one mask is not scored on another.
+            let mask = tch::no_grad(|| self.sampler.sample(1, Mode::Deterministic));
+            let values =
+                Vec::<f32>::try_from(mask.view(-1).to_device(Device::Cpu)).unwrap_or_default();
+            // FNV-1a over the acquired indices keeps the signature short for any budget.
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+            let mut count = 0;
+            for (index, _) in values.iter().enumerate().filter(|(_, value)| **value > 0.5) {
+                count += 1;
+                for byte in (index as u64).to_le_bytes() {
+                    hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+            signature.push_str(&format!(
+                ", fixed mask of {count} samples (hash {hash:016x})"
+            ));
+        }
+        signature
+    }
+
     fn var_stores(&self) -> Vec<(String, &nn::VarStore)> {
         let mut stores = vec![("network".to_string(), &self.network_store)];
         if let Some(store) = self.sampler.var_store() {
@@ -756,12 +788,9 @@ struct SavedMask {
 ///
 /// Any [`ExperimentError`].
 pub fn run(config: &MnistExperimentConfig, resume: bool) -> Result<MnistResult, ExperimentError> {
-    // A mistyped setting must not cost the folder's earlier run.
     check_settings(config)?;
-    if !resume {
-        clear_earlier_run(&config.output);
-    }
-    let (mut task, sampler_config) = build_task(config, resume)?;
+    let start = if resume { Start::Resume } else { Start::New };
+    let (mut task, sampler_config) = build_task(config, start)?;
     let mut trainer = Trainer::new(config.train.clone(), &config.output)?;
     if let Some(observer) = super::observer() {
         trainer = trainer.with_observer(observer);
@@ -804,7 +833,7 @@ pub fn evaluate_checkpoint(
         .unwrap_or_else(|| "checkpoint".into());
     let mut evaluation = config.clone();
     evaluation.output = config.output.join(format!("eval-{stem}"));
-    let (task, sampler_config) = build_task(&evaluation, false)?;
+    let (task, sampler_config) = build_task(&evaluation, Start::Evaluation)?;
     let named = crate::train::Checkpoint::restore_variables(checkpoint, &task)?;
     let records = crate::train::RunLog::open_existing(&config.output).read()?;
     // The checkpoint stores the best epoch its run had reached when it was written.
@@ -838,8 +867,8 @@ const RUN_FILES: [&str; 11] = [
     "line_probabilities.csv",
 ];
 
-fn clear_earlier_run(folder: &Path) {
-    if folder.join("last.ot").is_file() || folder.join("result.json").is_file() {
+fn clear_earlier_run(folder: &Path, warn: bool) {
+    if warn && (folder.join("last.ot").is_file() || folder.join("result.json").is_file()) {
         tracing::warn!(
             folder = %folder.display(),
             "the folder contains an earlier run, whose files are replaced; use --resume to continue it"
@@ -865,6 +894,21 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
 
 /// Checks the settings that are not the sampler's or the training loop's own.
 fn validate(config: &MnistExperimentConfig) -> Result<(), ExperimentError> {
+    if config.output.as_os_str().is_empty() {
+        return Err(ExperimentError::config(
+            "output",
+            "is empty; name the folder that receives the run's files",
+        ));
+    }
+    if config.output.is_file() {
+        return Err(ExperimentError::config(
+            "output",
+            format!(
+                "{} is a file; name a folder for the run's files",
+                config.output.display()
+            ),
+        ));
+    }
     let dropout = config.model.dropout;
     if !(0.0..1.0).contains(&dropout) {
         return Err(ExperimentError::config(
@@ -1002,18 +1046,26 @@ fn list_differences(
 }
 
 /// Loads the data and builds the sampler and the network of an experiment.
+/// Kind of start of [`build_task`], which decides the fate of the files already in the output
+/// folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// A new run: an earlier run's files are removed, with a warning.
+    New,
+    /// `--resume`: the settings must match those the folder was started with.
+    Resume,
+    /// An evaluation folder: an earlier evaluation's files are removed.
+    Evaluation,
+}
+
 fn build_task(
     config: &MnistExperimentConfig,
-    resume: bool,
+    start: Start,
 ) -> Result<(MnistTask, SamplerConfig), ExperimentError> {
     validate(config)?;
     config.train.validate()?;
     let device = parse_device(&config.train.device)?;
     tch::manual_seed(config.train.seed as i64);
-    std::fs::create_dir_all(&config.output).map_err(|source| ExperimentError::File {
-        path: config.output.clone(),
-        source,
-    })?;
 
     let reconstruction = match config.experiment.as_str() {
         "mnist_classification" => false,
@@ -1035,9 +1087,23 @@ fn build_task(
     // Saved with every sampler default and the domain spelled out.
     let mut merged = config.clone();
     merged.sampler = serde_yaml::to_value(&sampler_config).expect("sampler configs serialise");
-    if resume {
-        check_resumable(config, &merged)?;
+    // The folder's earlier run is removed only now, after the data and any mask file have been
+    // read, so that a mistyped setting or path does not cost it.
+    match start {
+        Start::Resume => {
+            let last = config.output.join("last.ot");
+            if !last.is_file() {
+                return Err(crate::train::TrainError::NothingToResume { path: last }.into());
+            }
+            check_resumable(config, &merged)?;
+        }
+        Start::New => clear_earlier_run(&config.output, true),
+        Start::Evaluation => clear_earlier_run(&config.output, false),
     }
+    std::fs::create_dir_all(&config.output).map_err(|source| ExperimentError::File {
+        path: config.output.clone(),
+        source,
+    })?;
     super::write_config(&config.output, &merged)?;
     let network_store = nn::VarStore::new(device);
     let features = if config.domain.is_fourier() {
@@ -1240,12 +1306,13 @@ mod tests {
 
     #[test]
     fn invalid_settings_are_rejected_before_training() {
-        let cases: [(&str, &[&str], &str); 8] = [
+        let cases: [(&str, &[&str], &str); 9] = [
             (
                 "dps_topk_pixel.yaml",
                 &["model.dropout=1.5"],
                 "model.dropout: must lie in [0, 1)",
             ),
+            ("dps_topk_pixel.yaml", &["output=''"], "output: is empty"),
             (
                 "dps_topk_pixel.yaml",
                 &["evaluation.passes=0"],

@@ -156,7 +156,11 @@ fn check_sweep(
             serde_path_to_error::deserialize(run.document.clone()).map_err(|error| {
                 ExperimentError::Read {
                     path: run.source.clone(),
-                    message: format!("`{}`: {}", error.path(), error.inner()),
+                    message: format!(
+                        "`{}`: {}",
+                        error.path(),
+                        super::plain_types(&error.inner().to_string())
+                    ),
                 }
             })?;
         super::mnist::check_settings(&settings).map_err(|error| ExperimentError::Read {
@@ -348,11 +352,20 @@ fn write_tables(config: &SweepConfig, report: &SweepReport) -> Result<(), Experi
         config.sweep
     );
     for samples in &ratios {
-        let _ = write!(
-            markdown,
-            " M = {samples} ({:.1} %) |",
-            100.0 * *samples as f64 / 784.0
-        );
+        // The ratio comes from the runs, whose domains know their candidate count (784
+        // pixels or k-space points, 28 lines).
+        match classification.iter().find(|r| r.samples == *samples) {
+            Some(r) => {
+                let _ = write!(
+                    markdown,
+                    " M = {samples} ({:.1} %) |",
+                    100.0 * r.sampling_ratio
+                );
+            }
+            None => {
+                let _ = write!(markdown, " M = {samples} |");
+            }
+        }
     }
     markdown.push_str("\n|---|---|");
     markdown.push_str(&"---|".repeat(ratios.len()));

@@ -5,8 +5,8 @@
 //! rows, row k being `softmax((phi + g + w_k) / T)` with `w_k = -inf` at the k - 1 earlier picks
 //! in descending order of `phi + g`, and the same g for every row.
 //!
-//! The relaxation keeps a `(batch, M, N)` tensor alive for the backward pass, so its memory grows
-//! with M x N per example.
+//! The sum of the M rows is formed from `(batch, N)` and `(batch, M)` tensors without building
+//! the rows themselves, so its memory grows with N + M per example, not M x N.
 
 use tch::{nn, Device, Kind, Tensor};
 use tracing::info;

@@ -9,12 +9,17 @@ use tch::{Kind, Tensor};
 use super::optim::{Adam, PlateauTracker};
 use super::{Task, TrainError};
 
+/// Archive entry holding [`Task::model_signature`] as UTF-8 bytes. Checkpoints without it
+/// (written before it existed) are checked by variable names and shapes only.
+const SIGNATURE_ENTRY: &str = "model";
+
 /// Training progress stored beside the variables.
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
     /// Last finished epoch (from 0).
     pub epoch: usize,
-    /// Epoch with the lowest validation loss so far.
+    /// Best epoch so far: the last that lowered the validation loss by more than the relative
+    /// plateau threshold.
     pub best_epoch: usize,
     /// State of the plateau and early-stopping counters.
     pub tracker: PlateauTracker,
@@ -40,6 +45,13 @@ impl Checkpoint {
             }
         }
         named.extend(adam.state());
+        let signature = task.model_signature();
+        if !signature.is_empty() {
+            named.push((
+                SIGNATURE_ENTRY.into(),
+                Tensor::from_slice(signature.as_bytes()),
+            ));
+        }
         named.push((
             "progress".into(),
             Tensor::from_slice(&[
@@ -129,6 +141,19 @@ impl Checkpoint {
                     ))
                 })
         };
+        let own = task.model_signature();
+        let saved = named.iter().find(|(key, _)| key == SIGNATURE_ENTRY);
+        if let (false, Some((_, saved))) = (own.is_empty(), saved) {
+            let saved = Vec::<u8>::try_from(saved)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .unwrap_or_default();
+            if saved != own {
+                return Err(failed(format!(
+                    "it was written by a model with {saved}, but this experiment builds one \
+                     with {own}; pass a checkpoint of this experiment"
+                )));
+            }
+        }
         tch::no_grad(|| -> Result<(), TrainError> {
             for (store, var_store) in task.var_stores() {
                 for (name, mut variable) in var_store.variables() {

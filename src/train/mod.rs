@@ -118,6 +118,13 @@ pub trait Task {
 
     /// Temperature, entropy weight and realised acceleration at the current epoch.
     fn status(&self) -> (f64, f64, f64);
+
+    /// Description of the model (for example method, domain and fixed mask) that checkpoints
+    /// store, so that restoring into another model with variables of the same shapes fails.
+    /// An empty signature, the default, skips the check.
+    fn model_signature(&self) -> String {
+        String::new()
+    }
 }
 
 /// Receives progress events of a run; the CLI draws a progress bar per epoch from them.
@@ -139,7 +146,8 @@ impl TrainObserver for NoTrainObserver {}
 pub struct FitReport {
     /// Epoch records, resumed ones included.
     pub records: Vec<EpochRecord>,
-    /// Epoch (from 0) with the lowest validation loss.
+    /// Epoch (from 0) with the best validation loss: the last epoch that lowered it by more
+    /// than the relative plateau threshold.
     pub best_epoch: usize,
     /// Whether early stopping ended the run before the epoch cap.
     pub stopped_early: bool,
@@ -176,7 +184,7 @@ impl Trainer {
         self
     }
 
-    /// Path of the best checkpoint (lowest validation loss).
+    /// Path of the checkpoint of the best epoch (see [`FitReport::best_epoch`]).
     pub fn best_checkpoint(&self) -> PathBuf {
         self.folder.join("best.ot")
     }
@@ -214,9 +222,20 @@ impl Trainer {
         }
         let log = RunLog::open(&self.folder, resume, start_epoch)?;
         let mut records = log.read()?;
-        let mut stopped_early = false;
+        // A run that early stopping ended stays ended when resumed.
+        let mut stopped_early = self.config.early_stopping.is_some_and(|stopping| {
+            resume && tracker.epochs_without_improvement >= stopping.patience
+        });
+        if stopped_early {
+            tracing::info!(best_epoch, "the run was stopped early; nothing to resume");
+        }
+        let epochs = if stopped_early {
+            start_epoch..start_epoch
+        } else {
+            start_epoch..self.config.epochs
+        };
 
-        for epoch in start_epoch..self.config.epochs {
+        for epoch in epochs {
             let record = self.run_epoch(task, &mut adam, epoch)?;
             let improved = tracker.observe(record.validation_loss, self.plateau_threshold());
             if improved {
@@ -238,16 +257,8 @@ impl Trainer {
             log.append(&record)?;
             records.push(record);
 
-            let checkpoint = Checkpoint {
-                epoch,
-                best_epoch,
-                tracker: tracker.clone(),
-            };
-            checkpoint.save(&self.last_checkpoint(), task, &adam)?;
-            if improved {
-                checkpoint.save(&self.best_checkpoint(), task, &adam)?;
-            }
-
+            // The learning-rate cut of this epoch goes into its checkpoint, so a resumed run
+            // trains the next epoch at the rate the uninterrupted run would use.
             if let Some(plateau) = self.config.plateau {
                 if tracker.should_reduce(plateau.patience)
                     && adam.reduce_learning_rates(plateau.factor, plateau.min_learning_rate)
@@ -260,6 +271,16 @@ impl Trainer {
                     );
                 }
             }
+            let checkpoint = Checkpoint {
+                epoch,
+                best_epoch,
+                tracker: tracker.clone(),
+            };
+            checkpoint.save(&self.last_checkpoint(), task, &adam)?;
+            if improved {
+                checkpoint.save(&self.best_checkpoint(), task, &adam)?;
+            }
+
             if let Some(stopping) = self.config.early_stopping {
                 if tracker.epochs_without_improvement >= stopping.patience {
                     tracing::info!(epoch, best_epoch, "early stopping");
@@ -453,6 +474,68 @@ mod tests {
         assert_eq!(rates[..3], [1e-12; 3], "{rates:?}");
         assert_eq!(rates[3..5], [5e-13; 2], "{rates:?}");
         assert_eq!(rates[5..], [3e-13; 3], "{rates:?}");
+    }
+
+    #[test]
+    fn resume_keeps_learning_rate_cut() {
+        // With patience 1 the flat loss cuts the rate after epoch 1. The resumed run must
+        // train epoch 2 at the cut rate, as the uninterrupted run does.
+        let mut settings = config(3);
+        settings.learning_rate = 1e-12;
+        settings.plateau = Some(PlateauConfig {
+            factor: 0.5,
+            patience: 1,
+            threshold: 1e-4,
+            min_learning_rate: 0.0,
+        });
+        let whole = tempfile::tempdir().unwrap();
+        let report = Trainer::new(settings.clone(), whole.path())
+            .unwrap()
+            .fit(&mut LineFit::new(None), false)
+            .unwrap();
+        let uninterrupted: Vec<f64> = report
+            .records
+            .iter()
+            .map(|record| record.learning_rates[0].1)
+            .collect();
+        assert_eq!(uninterrupted, [1e-12, 1e-12, 5e-13]);
+
+        let split = tempfile::tempdir().unwrap();
+        let mut first = settings.clone();
+        first.epochs = 2;
+        Trainer::new(first, split.path())
+            .unwrap()
+            .fit(&mut LineFit::new(None), false)
+            .unwrap();
+        let report = Trainer::new(settings, split.path())
+            .unwrap()
+            .fit(&mut LineFit::new(None), true)
+            .unwrap();
+        let resumed: Vec<f64> = report
+            .records
+            .iter()
+            .map(|record| record.learning_rates[0].1)
+            .collect();
+        assert_eq!(resumed, uninterrupted);
+    }
+
+    #[test]
+    fn resume_after_early_stop_trains_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = config(50);
+        settings.early_stopping = Some(EarlyStoppingConfig { patience: 2 });
+        settings.learning_rate = 1e-12;
+        let trainer = Trainer::new(settings, dir.path()).unwrap();
+        let report = trainer.fit(&mut LineFit::new(None), false).unwrap();
+        assert!(report.stopped_early);
+        assert_eq!(report.records.len(), 3);
+
+        let resumed = trainer.fit(&mut LineFit::new(None), true).unwrap();
+        assert!(resumed.stopped_early);
+        assert_eq!(resumed.records.len(), 3);
+        assert_eq!(resumed.best_epoch, report.best_epoch);
+        let log = RunLog::open_existing(dir.path()).read().unwrap();
+        assert_eq!(log.len(), 3);
     }
 
     #[test]
