@@ -762,3 +762,35 @@ fn sweep_and_experiment_files_name_their_command() {
         );
     }
 }
+
+#[cfg(feature = "torch")]
+#[test]
+fn sweep_key_typo_names_the_key() {
+    let folder = temp_dir();
+    let sweep = folder.path().join("typo.yaml");
+    std::fs::write(
+        &sweep,
+        "sweep: typo\nexperiment:\n  - uniform_pixel.yaml\nsamples: [8]\noutput: out\n",
+    )
+    .unwrap();
+    let run = dps(&[std::ffi::OsStr::new("sweep"), sweep.as_os_str()]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown field `experiment`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("single experiment"), "{}", run.stderr);
+}
+
+#[test]
+fn resume_of_missing_file_says_not_found() {
+    let run = dps(&["run", "pipelines/no_such_pipeline.yaml", "--resume"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("cannot read pipeline file pipelines/no_such_pipeline.yaml: not found"),
+        "{}",
+        run.stderr
+    );
+}

@@ -105,6 +105,11 @@ pub fn run(args: RunArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
         return code;
     }
     anyhow::ensure!(
+        !args.resume || args.pipeline.is_file(),
+        "cannot read pipeline file {}: not found",
+        args.pipeline.display()
+    );
+    anyhow::ensure!(
         !args.resume,
         "--resume continues a training experiment, but {} has no top-level `experiment` key; \
          run it without --resume",
@@ -273,8 +278,10 @@ pub fn eval_checkpoint(args: EvalCheckpointArgs, _verbosity: &str) -> anyhow::Re
 pub fn sweep(args: SweepArgs, verbosity: &str) -> anyhow::Result<ExitCode> {
     let progress = SliceProgress::new(std::io::stderr().is_terminal());
     progress.install_logging(verbosity);
+    // A sweep file whose `experiments` key is misspelt `experiment` is still a sweep file, and
+    // its parser names the unknown key.
     anyhow::ensure!(
-        !is_experiment_file(&args.sweep),
+        !is_experiment_file(&args.sweep) || has_top_level_key(&args.sweep, "sweep"),
         "{} is a single experiment (it has a top-level `experiment` key); run it with `dps run`, \
          or list it under `experiments` of a sweep file",
         args.sweep.display()
