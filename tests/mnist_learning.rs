@@ -433,7 +433,11 @@ fn failed_start_keeps_earlier_run() {
     // Each run fails at a different point: its settings, its data, its mask file.
     let cases: [(&str, &str, &str); 3] = [
         ("dps_topk_pixel.yaml", "model.dropout=1.5", "model.dropout"),
-        ("dps_topk_pixel.yaml", &missing_data, "not found"),
+        (
+            "dps_topk_pixel.yaml",
+            &missing_data,
+            "data.dir: train-images-idx3-ubyte not found",
+        ),
         ("disjoint_pixel.yaml", &missing_mask, "cannot read"),
     ];
     for (pipeline, setting, expected) in cases {

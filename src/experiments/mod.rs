@@ -78,6 +78,18 @@ impl ExperimentError {
                      `device: cpu` or the index of an existing GPU"
                 ),
             ),
+            Self::Data(crate::data::DataError::MissingFile { dir, name }) => setting(
+                "data.dir",
+                format!(
+                    "{name} not found in {} (neither {name} nor {name}.gz; a relative path is \
+                     read from the current folder); run scripts/fetch_mnist.sh or set data.dir \
+                     to the folder that holds the MNIST files",
+                    dir.display()
+                ),
+            ),
+            Self::Data(crate::data::DataError::InvalidConfig { field, reason }) => {
+                setting(&format!("data.{field}"), reason)
+            }
             other => other,
         }
     }
