@@ -470,7 +470,19 @@ fn checkpoint_of_other_method_is_rejected() {
         .to_string();
     assert!(error.contains("loupe sampler"), "{error}");
     assert!(error.contains("dps_topk sampler"), "{error}");
-    assert!(evaluate_document(&path, document, &topk.join("best.ot")).is_ok());
+    assert!(evaluate_document(&path, document.clone(), &topk.join("best.ot")).is_ok());
+
+    let missing = evaluate_document(&path, document.clone(), &topk.join("bset.ot"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(missing.contains("not found"), "{missing}");
+    assert!(missing.contains("--checkpoint best, last"), "{missing}");
+    let folder = evaluate_document(&path, document, &topk)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(folder.contains("is a folder"), "{folder}");
 }
 
 #[test]

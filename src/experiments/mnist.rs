@@ -820,10 +820,16 @@ pub fn evaluate_checkpoint(
     checkpoint: &Path,
 ) -> Result<MnistResult, ExperimentError> {
     if !checkpoint.is_file() {
+        let message = if checkpoint.is_dir() {
+            "is a folder; pass --checkpoint best, last or the path of a checkpoint file"
+        } else {
+            "not found; train the experiment first, or pass --checkpoint best, last or the path \
+             of a checkpoint file"
+        };
         return Err(ExperimentError::Train(
             crate::train::TrainError::Checkpoint {
                 path: checkpoint.to_path_buf(),
-                message: "not found; train the experiment first, or pass --checkpoint PATH".into(),
+                message: message.into(),
             },
         ));
     }
