@@ -354,6 +354,50 @@ fn line_sampling_keeps_centre_band_and_saves_line_probabilities() {
 }
 
 #[test]
+fn fastmri_line_mask_is_drawn_as_fastmri_draws_it() {
+    use dps::mask::{MaskFunc, MaskFuncConfig, MaskType, Seed};
+
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    for seed in [0u32, 7] {
+        let output = dir.path().join(format!("seed{seed}"));
+        let result = short(
+            "fastmri_random_lines.yaml",
+            &output,
+            &[format!("baseline_seed={seed}")],
+        )
+        .unwrap();
+        let function = MaskFunc::try_from(MaskFuncConfig {
+            kind: MaskType::Random,
+            center_fractions: vec![0.08],
+            accelerations: vec![4.0],
+        })
+        .unwrap();
+        let expected: Vec<u64> = function
+            .sample(28, &Seed::Int(seed), None)
+            .unwrap()
+            .flags()
+            .iter()
+            .enumerate()
+            .filter(|(_, &acquired)| acquired)
+            .map(|(column, _)| column as u64)
+            .collect();
+        assert_eq!(mask_indices(&output), expected, "seed {seed}");
+        assert_eq!(result.samples, expected.len(), "seed {seed}");
+    }
+    let error = short(
+        "fastmri_random_lines.yaml",
+        &dir.path().join("pixel"),
+        &["domain=pixel".into()],
+    )
+    .unwrap_err();
+    assert!(
+        error.contains("fastmri_mask: selects phase-encode lines"),
+        "{error}"
+    );
+}
+
+#[test]
 fn mask_from_other_domain_is_rejected() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();

@@ -156,9 +156,15 @@ pub struct MnistExperimentConfig {
     /// Fixed baseline mask, for `method: fixed`.
     #[serde(default)]
     pub baseline: Option<Baseline>,
-    /// Seed of the random baseline.
+    /// Seed of the random baseline and of `fastmri_mask`.
     #[serde(default)]
     pub baseline_seed: u32,
+    /// A fastMRI line mask over the 28 phase-encode columns, for `domain: fourier_lines` and
+    /// `method: fixed`: `{type: random, center_fractions: [0.08], accelerations: [4]}`. It is
+    /// drawn once with `baseline_seed` as fastMRI's integer seed and sets its own centre band
+    /// and line count, so `lines` and `sampler.samples` do not apply to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fastmri_mask: Option<crate::mask::MaskFuncConfig>,
     /// A mask learned by another run (`mask.json` of its run folder), for `method: fixed`.
     #[serde(default)]
     pub mask_from: Option<PathBuf>,
@@ -620,6 +626,7 @@ fn build_sampler(
 ) -> Result<(SamplerConfig, Box<dyn Sampler>), ExperimentError> {
     let sampler_config = sampler_config(config)?;
     let fixed_mask = match (config.baseline, &config.mask_from) {
+        _ if config.fastmri_mask.is_some() => Some(fastmri_line_flags(config)?),
         (Some(_), Some(_)) => {
             return Err(ExperimentError::config(
                 "baseline",
@@ -684,6 +691,22 @@ fn build_sampler(
         .build(device, fixed_mask.as_deref())
         .map_err(|error| ExperimentError::config("sampler", error.to_string()))?;
     Ok((sampler_config, sampler))
+}
+
+/// Draws the `fastmri_mask` of an experiment over the 28 phase-encode columns, exactly as
+/// fastMRI's mask function of that type draws it for an integer seed.
+fn fastmri_line_flags(config: &MnistExperimentConfig) -> Result<Vec<bool>, ExperimentError> {
+    let invalid =
+        |error: crate::mask::MaskError| ExperimentError::config("fastmri_mask", error.to_string());
+    let settings = config
+        .fastmri_mask
+        .clone()
+        .expect("called with a fastmri_mask");
+    let function = crate::mask::MaskFunc::try_from(settings).map_err(invalid)?;
+    let mask = function
+        .sample(SIDE as usize, &Seed::Int(config.baseline_seed), None)
+        .map_err(invalid)?;
+    Ok(mask.flags().to_vec())
 }
 
 /// Reads the `flags` of a `mask.json` written by an earlier run, whose candidates must be of
@@ -942,6 +965,7 @@ fn validate(config: &MnistExperimentConfig) -> Result<(), ExperimentError> {
     for (key, given) in [
         ("baseline", config.baseline.is_some()),
         ("mask_from", config.mask_from.is_some()),
+        ("fastmri_mask", config.fastmri_mask.is_some()),
     ] {
         if given && !fixed {
             return Err(ExperimentError::config(
@@ -951,14 +975,36 @@ fn validate(config: &MnistExperimentConfig) -> Result<(), ExperimentError> {
             ));
         }
     }
-    if fixed && config.baseline.is_none() && config.mask_from.is_none() {
+    let sources = [
+        config.baseline.is_some(),
+        config.mask_from.is_some(),
+        config.fastmri_mask.is_some(),
+    ];
+    if sources.iter().filter(|&&given| given).count() > 1 {
+        return Err(ExperimentError::config(
+            "baseline",
+            "set one of `baseline`, `mask_from` and `fastmri_mask`, not several",
+        ));
+    }
+    if fixed && !sources.contains(&true) {
         let indices = config.sampler.get("fixed_indices").is_some();
         if !indices {
             return Err(ExperimentError::config(
                 "sampler.method",
-                "`fixed` needs `baseline`, `mask_from` or `sampler.fixed_indices`",
+                "`fixed` needs `baseline`, `mask_from`, `fastmri_mask` or \
+                 `sampler.fixed_indices`",
             ));
         }
+    }
+    if let Some(settings) = &config.fastmri_mask {
+        if config.domain != InputDomain::FourierLines {
+            return Err(ExperimentError::config(
+                "fastmri_mask",
+                "selects phase-encode lines, so it needs `domain: fourier_lines`",
+            ));
+        }
+        crate::mask::MaskFunc::try_from(settings.clone())
+            .map_err(|error| ExperimentError::config("fastmri_mask", error.to_string()))?;
     }
     Ok(())
 }
