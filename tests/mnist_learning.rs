@@ -527,6 +527,11 @@ fn checkpoint_of_other_method_is_rejected() {
         .unwrap()
         .to_string();
     assert!(folder.contains("is a folder"), "{folder}");
+
+    // A new run in the folder removes the evaluations of the earlier one.
+    assert!(topk.join("eval-best/result.json").is_file());
+    short("dps_topk_pixel.yaml", &topk, &[]).unwrap();
+    assert!(!topk.join("eval-best").exists());
 }
 
 #[test]

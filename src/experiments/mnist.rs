@@ -896,8 +896,10 @@ const RUN_FILES: [&str; 11] = [
     "line_probabilities.csv",
 ];
 
-fn clear_earlier_run(folder: &Path, warn: bool) {
-    if warn && (folder.join("last.ot").is_file() || folder.join("result.json").is_file()) {
+/// Removes the files of [`RUN_FILES`] from `folder`. For a new run (`new_run`) it warns when
+/// they belong to an earlier run and removes that run's `eval-*` folders too.
+fn clear_earlier_run(folder: &Path, new_run: bool) {
+    if new_run && (folder.join("last.ot").is_file() || folder.join("result.json").is_file()) {
         tracing::warn!(
             folder = %folder.display(),
             "the folder contains an earlier run, whose files are replaced; use --resume to continue it"
@@ -905,6 +907,23 @@ fn clear_earlier_run(folder: &Path, warn: bool) {
     }
     for name in RUN_FILES {
         let _ = std::fs::remove_file(folder.join(name));
+    }
+    if !new_run {
+        return;
+    }
+    // Evaluations of the earlier run's checkpoints go with it. `remove_dir` keeps a folder that
+    // still holds files of the user's own.
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() && entry.file_name().to_string_lossy().starts_with("eval-") {
+            for name in RUN_FILES {
+                let _ = std::fs::remove_file(path.join(name));
+            }
+            let _ = std::fs::remove_dir(&path);
+        }
     }
 }
 
