@@ -354,7 +354,7 @@ fn line_sampling_keeps_centre_band_and_saves_line_probabilities() {
 }
 
 #[test]
-fn fastmri_line_mask_is_drawn_as_fastmri_draws_it() {
+fn fastmri_line_mask_matches_fastmri() {
     use dps::mask::{MaskFunc, MaskFuncConfig, MaskType, Seed};
 
     let _serial = serial();
@@ -505,7 +505,7 @@ fn checkpoint_of_other_method_is_rejected() {
     let (topk, loupe) = (dir.path().join("topk"), dir.path().join("loupe"));
     short("dps_topk_pixel.yaml", &topk, &[]).unwrap();
     short("loupe_pixel.yaml", &loupe, &[]).unwrap();
-    // Both samplers hold one logit per pixel, so only the signature tells them apart.
+    // Both samplers hold one logit per pixel, so only the signature distinguishes them.
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/mnist/dps_topk_pixel.yaml");
     let document = read_document(&path, &short_run(1, &topk)).unwrap();
     let error = evaluate_document(&path, document.clone(), &loupe.join("best.ot"))

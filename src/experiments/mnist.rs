@@ -912,7 +912,7 @@ fn clear_earlier_run(folder: &Path, new_run: bool) {
         return;
     }
     // Evaluations of the earlier run's checkpoints go with it. `remove_dir` keeps a folder that
-    // still holds files of the user's own.
+    // still contains files of the user's own.
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
     };

@@ -476,6 +476,15 @@ mod tests {
         assert_eq!(rates[5..], [3e-13; 3], "{rates:?}");
     }
 
+    /// Learning rate of the network group in each epoch of `report`.
+    fn network_rates(report: &FitReport) -> Vec<f64> {
+        report
+            .records
+            .iter()
+            .map(|record| record.learning_rates[0].1)
+            .collect()
+    }
+
     #[test]
     fn resume_keeps_learning_rate_cut() {
         // With patience 1 the flat loss cuts the rate after epoch 1. The resumed run must
@@ -493,11 +502,7 @@ mod tests {
             .unwrap()
             .fit(&mut LineFit::new(None), false)
             .unwrap();
-        let uninterrupted: Vec<f64> = report
-            .records
-            .iter()
-            .map(|record| record.learning_rates[0].1)
-            .collect();
+        let uninterrupted = network_rates(&report);
         assert_eq!(uninterrupted, [1e-12, 1e-12, 5e-13]);
 
         let split = tempfile::tempdir().unwrap();
@@ -511,11 +516,7 @@ mod tests {
             .unwrap()
             .fit(&mut LineFit::new(None), true)
             .unwrap();
-        let resumed: Vec<f64> = report
-            .records
-            .iter()
-            .map(|record| record.learning_rates[0].1)
-            .collect();
+        let resumed = network_rates(&report);
         assert_eq!(resumed, uninterrupted);
     }
 
