@@ -317,9 +317,10 @@ with h5py.File(sys.argv[1], "r") as f:
 
 /// Checks that the stored target is `rss(ifft2c(kspace))` cropped, for one real volume.
 fn check_stored_target(name: &str, target_hw: (usize, usize)) {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/mri")
-        .join(name);
+    let data = std::env::var_os("DPS_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let file = data.join("mri").join(name);
     assert!(file.exists(), "test data {} is missing", file.display());
     let folder = tempfile::tempdir().expect("failed to create a temporary folder");
     let kspace_path = folder.path().join("kspace.c64");

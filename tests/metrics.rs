@@ -814,7 +814,10 @@ fn evaluate_errors_name_file() {
 /// Returns the folder of real multi-coil files in fastMRI layout that sits next to the
 /// repository.
 fn real_data_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mri");
+    let dir = std::env::var_os("DPS_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+        .join("mri");
     assert!(
         dir.is_dir(),
         "real MRI data not found at {}; place the shared data folder next to the repository",
